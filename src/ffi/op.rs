@@ -1,0 +1,533 @@
+//! `ar_op_*`: queueing operations. Each export converts its arguments into an operation of
+//! `crate::op` and queues it; the shared contract of every `ar_op_*` call is:
+//!
+//! - `ring`: the ring; `opts`: NULL or per-operation options (`ar_op_opts`); `userdata` and
+//!   `cb`: the callback (required) and its first argument.
+//! - Returns the operation id (> 0), or `-EINVAL` (NULL ring or callback, bad flags,
+//!   non-zero reserved, NULL required pointer, a length the kernel does not accept),
+//!   `-EBADF` (negative fd), `-EBUSY` (another thread is using the ring), `-ESHUTDOWN`
+//!   (inside `ar_ring_free`), `-ENOMEM`. On error nothing is queued and no callback runs.
+//! - The callback runs exactly once without `AR_COMPLETION_MORE`, from `ar_ring_run`.
+//! - Paths, iovec arrays, addresses and timespecs are copied; data buffers are not, and
+//!   must stay valid until the final callback.
+
+use std::ffi::{c_char, c_int, c_void};
+
+use super::boundary::{boundary, opt, ring};
+use crate::completion::OpCallback;
+use crate::error::Errno;
+use crate::op::{self, OpOpts, Operation};
+use crate::ring::Ring;
+
+/// The body every `ar_op_*` export shares.
+///
+/// # Safety
+///
+/// `ring` and `opts` are NULL or valid; the operation's pointers obey its contract.
+unsafe fn queue<O: Operation>(
+    ring: *mut Ring,
+    op: O,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> Result<i64, Errno> {
+    // SAFETY: the caller's contract.
+    unsafe { self::ring(ring)?.queue(op, opt(opts), userdata, cb) }
+}
+
+/// Queues a no-op; it completes with 0.
+///
+/// Parameters: see the module contract.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_nop(
+    ring: *mut Ring,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::Nop, opts, userdata, cb) })
+}
+
+/// Queues a read of up to `len` bytes from `fd` at `offset` into `buf`; `res` is the byte
+/// count (0 at end of file).
+///
+/// Parameters: `fd`: file descriptor (or registered-file index with `AR_OP_FIXED_FILE`);
+/// `buf`, `len`: destination (`len` <= `INT_MAX`); `offset`: file offset, or `UINT64_MAX`
+/// for the file's current position (and for pipes and sockets).
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `buf` must stay valid until the final callback.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_read(
+    ring: *mut Ring,
+    fd: c_int,
+    buf: *mut c_void,
+    len: usize,
+    offset: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Read {
+                fd,
+                buf: buf.cast(),
+                len,
+                offset,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
+///
+/// Parameters: as `ar_op_read`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `buf` must stay valid until the final callback.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_write(
+    ring: *mut Ring,
+    fd: c_int,
+    buf: *const c_void,
+    len: usize,
+    offset: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Write {
+                fd,
+                buf: buf.cast(),
+                len,
+                offset,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues a scatter read (`preadv2`) into `iovcnt` buffers.
+///
+/// Parameters: `iov`, `iovcnt`: 1 to 1024 iovecs, total length <= `INT_MAX`; `offset` as
+/// `ar_op_read`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: the iovec array is copied and may be freed at once; the buffers it
+/// describes must stay valid until the final callback.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_readv(
+    ring: *mut Ring,
+    fd: c_int,
+    iov: *const libc::iovec,
+    iovcnt: usize,
+    offset: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Readv {
+                fd,
+                iov,
+                iovcnt,
+                offset,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues a gather write (`pwritev2`) from `iovcnt` buffers.
+///
+/// Parameters: as `ar_op_readv`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: the iovec array is copied; the buffers must stay valid until the
+/// final callback.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_writev(
+    ring: *mut Ring,
+    fd: c_int,
+    iov: *const libc::iovec,
+    iovcnt: usize,
+    offset: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Writev {
+                fd,
+                iov,
+                iovcnt,
+                offset,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
+///
+/// Parameters: `flags`: 0 or `AR_FSYNC_DATASYNC`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_fsync(
+    ring: *mut Ring,
+    fd: c_int,
+    flags: u32,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::Fsync { fd, flags }, opts, userdata, cb) })
+}
+
+/// Queues `fallocate(fd, mode, offset, len)`.
+///
+/// Parameters: `mode`: `FALLOC_FL_*` flags; `offset`, `len`: the range (<= `INT64_MAX`).
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_fallocate(
+    ring: *mut Ring,
+    fd: c_int,
+    mode: c_int,
+    offset: u64,
+    len: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Fallocate {
+                fd,
+                mode,
+                offset,
+                len,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
+///
+/// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated;
+/// `flags`: `O_*`; `mode`: permissions with `O_CREAT`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `path` is copied and may be freed at once.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_openat(
+    ring: *mut Ring,
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mode: u32,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::OpenAt {
+                dirfd,
+                path,
+                flags,
+                mode,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `close(fd)`.
+///
+/// Parameters: `fd`: the descriptor (`AR_OP_FIXED_FILE` is not accepted).
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_close(
+    ring: *mut Ring,
+    fd: c_int,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::Close { fd }, opts, userdata, cb) })
+}
+
+/// Queues `statx(dirfd, path, flags, mask, statxbuf)`.
+///
+/// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated (`""` with
+/// `AT_EMPTY_PATH` for `dirfd` itself); `flags`: `AT_*`; `mask`: `STATX_*`; `statxbuf`:
+/// where the kernel writes the result.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `path` is copied; `statxbuf` must stay valid until the final
+/// callback.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_statx(
+    ring: *mut Ring,
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    mask: u32,
+    statxbuf: *mut libc::statx,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::Statx {
+                dirfd,
+                path,
+                flags,
+                mask,
+                out: statxbuf,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
+///
+/// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `flags`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `path` is copied.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_unlinkat(
+    ring: *mut Ring,
+    dirfd: c_int,
+    path: *const c_char,
+    flags: c_int,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::UnlinkAt { dirfd, path, flags },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
+///
+/// Parameters: directory fds (or `AT_FDCWD`), NUL-terminated paths, `RENAME_*` flags.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: both paths are copied.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_renameat(
+    ring: *mut Ring,
+    olddirfd: c_int,
+    oldpath: *const c_char,
+    newdirfd: c_int,
+    newpath: *const c_char,
+    flags: u32,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe {
+        queue(
+            ring,
+            op::RenameAt {
+                olddirfd,
+                oldpath,
+                newdirfd,
+                newpath,
+                flags,
+            },
+            opts,
+            userdata,
+            cb,
+        )
+    })
+}
+
+/// Queues `mkdirat(dirfd, path, mode)`.
+///
+/// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `mode`.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: `path` is copied.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_mkdirat(
+    ring: *mut Ring,
+    dirfd: c_int,
+    path: *const c_char,
+    mode: u32,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::MkdirAt { dirfd, path, mode }, opts, userdata, cb) })
+}
+
+/// Queues a timer of `ns` nanoseconds; `res` is 0 when it fires, `-ECANCELED` if cancelled.
+///
+/// Parameters: `ns`: the delay.
+///
+/// Returns: the operation id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_timeout(
+    ring: *mut Ring,
+    ns: u64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::Timeout { ns }, opts, userdata, cb) })
+}
+
+/// Requests cancellation of operation `target`. The target then completes with
+/// `-ECANCELED`; the cancel itself completes with 0 (done), `-ENOENT` (the target finished
+/// first) or `-EALREADY` (it is running and cannot be interrupted).
+///
+/// Parameters: `target`: an id returned by an `ar_op_*` call on this ring.
+///
+/// Returns: the cancel's own id; `-ENOENT` at once, queueing nothing, when `target` is not a
+/// live operation (already finished, or never existed): ids carry a generation, so a stale
+/// id never affects the operation that reuses its slot. Otherwise as the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_cancel(
+    ring: *mut Ring,
+    target: i64,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { self::ring(ring)?.cancel(target, opt(opts), userdata, cb) })
+}
+
+/// Requests cancellation of operations on file descriptor `fd`: the first one found, or all
+/// of them with `AR_CANCEL_ALL`. `res` is 0 (or, with `AR_CANCEL_ALL`, how many were
+/// cancelled), or `-ENOENT` when none matched.
+///
+/// Parameters: `fd`: the descriptor; `flags`: 0 or `AR_CANCEL_ALL`.
+///
+/// Returns: the cancel's own id, or `-errno` as in the module contract.
+///
+/// Memory and lifetimes: nothing to keep alive.
+///
+/// Thread safety: the thread using the ring (also from inside a callback).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_op_cancel_fd(
+    ring: *mut Ring,
+    fd: c_int,
+    flags: u32,
+    opts: *const OpOpts,
+    userdata: *mut c_void,
+    cb: Option<OpCallback>,
+) -> i64 {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { queue(ring, op::CancelFd { fd, flags }, opts, userdata, cb) })
+}

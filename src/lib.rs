@@ -1,0 +1,24 @@
+//! libasyncring: asynchronous I/O on io_uring, with completions delivered by callbacks from
+//! a ring that your own event loop can drive through a notification fd.
+//!
+//! The Rust API is the core the C API (`src/ffi/`) wraps one call at a time:
+//! [`Ring`] owns an io_uring instance; [`Ring::queue`] takes any [`op::Operation`];
+//! [`Ring::run`] delivers completions. See `README.md` and `include/asyncring.h` for the
+//! model and the guarantees.
+
+pub mod completion;
+pub mod config;
+pub mod error;
+pub mod ffi;
+pub mod op;
+mod owner;
+mod post;
+pub mod probe;
+pub mod ring;
+pub mod version;
+
+pub use completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
+pub use config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
+pub use error::Errno;
+pub use op::OpOpts;
+pub use ring::{Ring, RunMode};

@@ -1,0 +1,69 @@
+//! Operations as data.
+//!
+//! Each operation kind is a plain struct (`Read`, `OpenAt`, `Timeout`, …) that implements
+//! [`Operation`]: it copies whatever the kernel reads after submission into the record's
+//! [`Args`] and builds its submission queue entry. How its final CQE becomes the user's
+//! result is its [`Kind`]. The ring is generic over `Operation`, so adding an opcode touches
+//! one file here plus its C export, and the ring itself never grows a `match` per feature.
+
+mod cancel;
+mod fs;
+mod kind;
+mod nop;
+mod opts;
+mod record;
+pub(crate) use record::timespec_from_ns;
+mod rw;
+pub(crate) mod table;
+mod timeout;
+
+pub use cancel::{AR_CANCEL_ALL, AsyncCancel, CancelFd};
+pub use fs::{
+    AR_FSYNC_DATASYNC, Close, Fallocate, Fsync, MkdirAt, OpenAt, RenameAt, Statx, UnlinkAt,
+};
+pub use kind::Kind;
+pub use nop::Nop;
+pub(crate) use opts::KNOWN_OP_FLAGS;
+pub use opts::{AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, OpOpts};
+pub use record::Args;
+
+pub use rw::{Read, Readv, Write, Writev};
+pub use timeout::Timeout;
+
+use crate::error::Errno;
+use io_uring::squeue::Entry;
+
+/// One kind of operation: how to build its submission queue entry.
+///
+/// # Safety
+///
+/// The entry `prepare` returns may point only at memory that stays valid until the
+/// operation's final completion: the operation's own [`Args`] (which the ring keeps at a
+/// stable address until then) or caller memory the caller promised to keep alive when it
+/// queued the operation.
+pub unsafe trait Operation {
+    /// How the final CQE becomes the user's completion.
+    const KIND: Kind = Kind::Plain;
+    /// Whether the operation takes a file descriptor that `AR_OP_FIXED_FILE` may turn into
+    /// an index into the ring's registered files.
+    const TAKES_FD: bool = false;
+
+    /// Validates the arguments, copies into `args` what the kernel reads after submission,
+    /// and builds the entry. `user_data` and the `IOSQE_*` flags are set by the ring.
+    fn prepare(self, args: &mut Args) -> Result<Entry, Errno>;
+}
+
+/// Rejects a negative file descriptor with `-EBADF`.
+pub(crate) fn check_fd(fd: i32) -> Result<i32, Errno> {
+    if fd < 0 { Err(Errno::EBADF) } else { Ok(fd) }
+}
+
+/// Rejects a NULL buffer with a non-zero length and lengths the SQE cannot carry.
+pub(crate) fn check_buf(ptr: *const u8, len: usize) -> Result<u32, Errno> {
+    // The SQE's `len` is 32 bits; the kernel caps one transfer at MAX_RW_COUNT
+    // (INT_MAX rounded down to a page) and would silently shorten anything larger.
+    if (ptr.is_null() && len != 0) || len > i32::MAX as usize {
+        return Err(Errno::EINVAL);
+    }
+    Ok(len as u32)
+}

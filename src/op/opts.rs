@@ -1,0 +1,33 @@
+//! Per-operation options: the `ar_op_opts` every `ar_op_*` call takes.
+
+/// Link the next operation queued to this one (`IOSQE_IO_LINK`): it starts only after this
+/// one succeeds; if this one fails, the rest of the chain completes with `-ECANCELED`.
+/// A chain ends with the first operation queued without a link flag, or at `ar_ring_submit`.
+pub const AR_OP_LINK: u32 = 1 << 0;
+/// Like `AR_OP_LINK`, but the chain continues even when this operation fails
+/// (`IOSQE_IO_HARDLINK`).
+pub const AR_OP_HARDLINK: u32 = 1 << 1;
+/// Start this operation only after every operation queued before it has completed
+/// (`IOSQE_IO_DRAIN`).
+pub const AR_OP_DRAIN: u32 = 1 << 2;
+/// Issue the operation from the kernel's worker pool instead of trying it inline first
+/// (`IOSQE_ASYNC`).
+pub const AR_OP_ASYNC: u32 = 1 << 3;
+/// The `fd` argument is an index into the ring's registered files (`IOSQE_FIXED_FILE`).
+pub const AR_OP_FIXED_FILE: u32 = 1 << 4;
+
+pub(crate) const KNOWN_OP_FLAGS: u32 =
+    AR_OP_LINK | AR_OP_HARDLINK | AR_OP_DRAIN | AR_OP_ASYNC | AR_OP_FIXED_FILE;
+
+/// Options for one operation. A NULL `ar_op_opts *` means all zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpOpts {
+    /// Deadline relative to submission, in nanoseconds; 0 means none. When it expires first
+    /// the operation completes with `-ETIMEDOUT` (a cancel gives `-ECANCELED` instead).
+    pub timeout_ns: u64,
+    /// `AR_OP_*` flags.
+    pub flags: u32,
+    /// Must be zero.
+    pub reserved: u32,
+}

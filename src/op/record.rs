@@ -1,0 +1,107 @@
+//! The record of one operation in flight.
+
+use std::ffi::{CStr, c_void};
+
+use io_uring::types::Timespec;
+
+use crate::completion::OpCallback;
+use crate::error::Errno;
+use crate::op::Kind;
+
+/// Copies of what the kernel reads after submission, owned by the operation until its final
+/// completion. Buffers keep their capacity when a record is reused, so steady-state
+/// operations allocate nothing.
+#[derive(Default)]
+pub struct Args {
+    pub(crate) path: Vec<u8>,
+    pub(crate) path2: Vec<u8>,
+    pub(crate) iovecs: Vec<libc::iovec>,
+    pub(crate) ts: Timespec,
+}
+
+impl Args {
+    /// Copies a NUL-terminated path into `slot` and returns a pointer the kernel may read
+    /// until the operation completes. NULL → `-EINVAL`; longer than `PATH_MAX` →
+    /// `-ENAMETOOLONG`.
+    ///
+    /// # Safety
+    ///
+    /// `path` is NULL or points to a NUL-terminated string.
+    pub(crate) unsafe fn copy_path(
+        slot: &mut Vec<u8>,
+        path: *const libc::c_char,
+    ) -> Result<*const libc::c_char, Errno> {
+        if path.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: the caller guarantees a NUL-terminated string.
+        let bytes = unsafe { CStr::from_ptr(path) }.to_bytes_with_nul();
+        if bytes.len() > libc::PATH_MAX as usize {
+            return Err(Errno(libc::ENAMETOOLONG));
+        }
+        slot.clear();
+        slot.try_reserve(bytes.len()).map_err(|_| Errno::ENOMEM)?;
+        slot.extend_from_slice(bytes);
+        Ok(slot.as_ptr().cast())
+    }
+}
+
+// SAFETY: `Args` holds raw pointers only inside `iovec`s that describe caller buffers; the
+// ring never dereferences them, it only hands them to the kernel.
+unsafe impl Send for Args {}
+
+pub(crate) struct Record {
+    pub(crate) generation: u32,
+    pub(crate) live: bool,
+    pub(crate) kind: Kind,
+    /// CQEs the kernel still owes this operation: its own final CQE, plus one for a linked
+    /// deadline timer. The user's final callback runs when this reaches zero.
+    pub(crate) outstanding: u8,
+    /// The linked deadline timer fired (its CQE carried `-ETIME`).
+    pub(crate) deadline_fired: bool,
+    /// The operation's own final CQE, saved while `outstanding` is still non-zero.
+    pub(crate) res: i32,
+    pub(crate) userdata: *mut c_void,
+    pub(crate) cb: Option<OpCallback>,
+    pub(crate) args: Args,
+    /// The deadline's timespec, read by the kernel's linked timeout.
+    pub(crate) deadline: Timespec,
+}
+
+impl Default for Record {
+    fn default() -> Record {
+        Record {
+            generation: 1,
+            live: false,
+            kind: Kind::Plain,
+            outstanding: 0,
+            deadline_fired: false,
+            res: 0,
+            userdata: std::ptr::null_mut(),
+            cb: None,
+            args: Args::default(),
+            deadline: Timespec::new(),
+        }
+    }
+}
+
+impl Record {
+    /// The result the user sees, once every CQE has arrived.
+    pub(crate) fn final_res(&self) -> i32 {
+        let res = self.kind.final_res(self.res);
+        // A linked timeout that fires cancels its operation; some operations report that as
+        // -EINTR rather than -ECANCELED. Either way the deadline is what ended it (SPEC §3.5).
+        if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) {
+            -libc::ETIMEDOUT
+        } else {
+            res
+        }
+    }
+}
+
+/// A nanosecond count as the kernel's timespec.
+pub(crate) fn timespec_from_ns(ns: u64) -> Timespec {
+    Timespec::new()
+        .sec(ns / 1_000_000_000)
+        .nsec((ns % 1_000_000_000) as u32)
+}

@@ -1,0 +1,797 @@
+//! The ring: one io_uring instance, the operations in flight, and their delivery.
+//!
+//! Submission path: `queue` validates an operation, takes a record from the table, lets the
+//! operation build its SQE, and pushes it straight into the submission queue when there is
+//! room. Otherwise the SQE waits in the *backlog*, a FIFO of SQEs that `submit` moves into
+//! the submission queue as space frees up (SPEC §3.2). Linked chains always travel through
+//! the backlog and are moved whole, because the kernel ends a chain at a batch boundary.
+//!
+//! Completion path: `run` copies CQEs out of the completion queue in batches, settles each
+//! one against its record, and invokes the user's callback with no borrow of the ring's
+//! state held, so a callback may queue new operations. An operation's final callback runs
+//! when the kernel owes it no more CQEs (its own, plus its deadline timer's), exactly once
+//! (SPEC §3.1).
+//!
+//! Internal CQEs (deadline timers, the post wake-up read, teardown cancels) carry tagged
+//! `user_data` and never reach the user.
+
+use std::cell::UnsafeCell;
+use std::collections::VecDeque;
+use std::ffi::c_void;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use io_uring::{IoUring, cqueue, opcode, squeue, types};
+
+use crate::completion::{AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
+use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
+use crate::error::Errno;
+use crate::op::table::{OpTable, split_id};
+use crate::op::{
+    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, KNOWN_OP_FLAGS, OpOpts,
+    Operation,
+};
+use crate::owner::{Claim, Owner};
+use crate::post::{PostQueue, Posted};
+use crate::probe;
+
+/// `user_data` of a deadline timer: this bit plus the id of the operation it guards.
+const TAG_DEADLINE: u64 = 1 << 63;
+/// `user_data` of the ring's own requests.
+const TAG_INTERNAL: u64 = 1 << 62;
+const INTERNAL_WAKE: u64 = TAG_INTERNAL | 1;
+const INTERNAL_CANCEL: u64 = TAG_INTERNAL | 2;
+
+/// How many CQEs `deliver` copies out of the completion queue at a time.
+const CQE_BATCH: usize = 32;
+
+/// How `run` waits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// Deliver what is ready; never block.
+    NoWait,
+    /// Block until at least one callback has run (returns 0 at once if nothing is in flight).
+    Once,
+    /// Run until no operation is in flight and no posted work is waiting.
+    UntilDone,
+}
+
+/// One SQE waiting in the backlog, and whether the next one belongs to the same chain.
+#[derive(Clone)]
+struct Pending {
+    entry: squeue::Entry,
+    links_next: bool,
+}
+
+/// Everything only the thread holding the ring's claim may touch.
+struct State {
+    table: OpTable,
+    backlog: VecDeque<Pending>,
+    /// The last operation queued asked to be linked to the next one.
+    chain_open: bool,
+    /// Ids of operations finished without a kernel CQE (never submitted), to be delivered.
+    ready: Vec<i64>,
+    /// User operations pushed into the submission queue since the last `io_uring_enter`.
+    sq_ops: u32,
+    /// Internal requests the kernel still owes a CQE.
+    internal_inflight: u32,
+    cancel_all_in_flight: bool,
+    wake_armed: bool,
+    /// Inside `run` (or teardown): `run` and `free` are refused from callbacks.
+    running: bool,
+    /// Teardown has begun: new operations are refused with `-ESHUTDOWN`.
+    closing: bool,
+    /// Posted work being run; keeps its capacity so draining allocates nothing.
+    posted: Vec<Posted>,
+}
+
+/// A ring: see the module documentation.
+pub struct Ring {
+    uring: IoUring,
+    state: UnsafeCell<State>,
+    owner: Owner,
+    posts: PostQueue,
+    notify: OwnedFd,
+    /// User operations queued and not yet finally completed. Atomic so any thread may read it.
+    inflight: AtomicU32,
+    /// The post wake-up read lands here.
+    wake_buf: UnsafeCell<u64>,
+}
+
+// SAFETY: `state` and `wake_buf` are touched only by the thread holding `owner`'s claim (or
+// by the kernel, for `wake_buf`); `posts` is a mutex-protected queue; `inflight` is atomic;
+// the io_uring rings are only pushed to and reaped by the claim holder.
+unsafe impl Sync for Ring {}
+// SAFETY: as above; nothing in a ring is tied to the thread that created it, except with
+// AR_RING_SINGLE_THREAD, where the kernel itself refuses other threads.
+unsafe impl Send for Ring {}
+
+impl Ring {
+    /// Creates a ring. `None` means the default configuration.
+    pub fn new(config: Option<&RingConfig>) -> Result<Box<Ring>, Errno> {
+        let cfg = config.copied().unwrap_or_default().resolved()?;
+        let mut builder = IoUring::builder();
+        builder.setup_cqsize(cfg.cq_entries);
+        // Keep submitting the rest of a batch when one SQE fails (5.18): every SQE then
+        // gets its CQE, which is how each operation gets exactly one final completion.
+        builder.setup_submit_all();
+        if cfg.flags & AR_RING_SINGLE_THREAD != 0 {
+            builder
+                .setup_single_issuer()
+                .setup_defer_taskrun()
+                .setup_taskrun_flag();
+        }
+        if cfg.flags & AR_RING_SQPOLL != 0 {
+            builder.setup_sqpoll(cfg.sqpoll_idle_ms);
+        }
+        let uring = builder
+            .build(cfg.sq_entries)
+            .map_err(|e| probe::classify_setup_error(Errno::from(e)))?;
+        if !uring.params().is_feature_nodrop() {
+            // Without NODROP (5.5) a full completion queue drops completions.
+            return Err(Errno::ENOSYS);
+        }
+        // SAFETY: eventfd takes no pointers.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: `fd` is a fresh descriptor we own.
+        let notify = unsafe { OwnedFd::from_raw_fd(fd) };
+        uring.submitter().register_eventfd(notify.as_raw_fd())?;
+        let ring = Box::new(Ring {
+            uring,
+            state: UnsafeCell::new(State {
+                table: OpTable::new(),
+                backlog: VecDeque::new(),
+                chain_open: false,
+                ready: Vec::new(),
+                sq_ops: 0,
+                internal_inflight: 0,
+                cancel_all_in_flight: false,
+                wake_armed: false,
+                running: false,
+                closing: false,
+                posted: Vec::new(),
+            }),
+            owner: Owner::default(),
+            posts: PostQueue::new()?,
+            notify,
+            inflight: AtomicU32::new(0),
+            wake_buf: UnsafeCell::new(0),
+        });
+        {
+            let _claim = ring.owner.claim()?;
+            ring.arm_wake();
+            // Submit the wake-up read now, so a post made before the first `run` still
+            // signals the notification fd.
+            ring.submit_inner(false)?;
+        }
+        Ok(ring)
+    }
+
+    /// The registered eventfd: readable when completions or posted work may be waiting.
+    pub fn notify_fd(&self) -> i32 {
+        self.notify.as_raw_fd()
+    }
+
+    /// User operations queued and not yet finally completed.
+    pub fn inflight(&self) -> u32 {
+        self.inflight.load(Ordering::Relaxed)
+    }
+
+    /// # Safety
+    ///
+    /// The caller holds the ring's claim, and no other reference into the state is live.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn state(&self) -> &mut State {
+        // SAFETY: the caller's contract.
+        unsafe { &mut *self.state.get() }
+    }
+
+    /// Queues an operation; its callback runs from a later `run`. Returns the id.
+    ///
+    /// # Safety
+    ///
+    /// Whatever memory the operation points at that it does not copy (data buffers, statx
+    /// results) stays valid until its final completion; `cb` may be called with `userdata`.
+    pub unsafe fn queue<O: Operation>(
+        &self,
+        op: O,
+        opts: Option<&OpOpts>,
+        userdata: *mut c_void,
+        cb: Option<OpCallback>,
+    ) -> Result<i64, Errno> {
+        let cb = cb.ok_or(Errno::EINVAL)?;
+        let opts = opts.copied().unwrap_or_default();
+        if opts.reserved != 0
+            || opts.flags & !KNOWN_OP_FLAGS != 0
+            || (opts.flags & AR_OP_FIXED_FILE != 0 && !O::TAKES_FD)
+        {
+            return Err(Errno::EINVAL);
+        }
+        let _claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        let st = unsafe { self.state() };
+        if st.closing {
+            return Err(Errno::ESHUTDOWN);
+        }
+        let (id, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
+        let entry = match op.prepare(&mut rec.args) {
+            Ok(entry) => entry,
+            Err(e) => {
+                st.table.release(split_id(id).map_or(0, |(i, _)| i));
+                return Err(e);
+            }
+        };
+        rec.kind = O::KIND;
+        rec.userdata = userdata;
+        rec.cb = Some(cb);
+        rec.deadline_fired = false;
+        rec.res = 0;
+        let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
+        let flags = sqe_flags(opts.flags);
+        if opts.timeout_ns == 0 {
+            rec.outstanding = 1;
+            st.push(
+                &self.uring,
+                &[Pending {
+                    entry: entry.flags(flags).user_data(id as u64),
+                    links_next: link,
+                }],
+                1,
+            );
+        } else {
+            // A deadline is a linked timeout right behind the operation (5.5). If the user
+            // links onward, the chain continues from the timeout (the kernel skips it).
+            rec.outstanding = 2;
+            rec.deadline = crate::op::timespec_from_ns(opts.timeout_ns);
+            let op_flags = if link {
+                flags
+            } else {
+                flags | squeue::Flags::IO_LINK
+            };
+            let timer_flags = flags & (squeue::Flags::IO_LINK | squeue::Flags::IO_HARDLINK);
+            let timer = opcode::LinkTimeout::new(&rec.deadline)
+                .build()
+                .flags(timer_flags)
+                .user_data(TAG_DEADLINE | id as u64);
+            st.push(
+                &self.uring,
+                &[
+                    Pending {
+                        entry: entry.flags(op_flags).user_data(id as u64),
+                        links_next: true,
+                    },
+                    Pending {
+                        entry: timer,
+                        links_next: link,
+                    },
+                ],
+                1,
+            );
+        }
+        self.inflight.fetch_add(1, Ordering::Relaxed);
+        Ok(id)
+    }
+
+    /// Marks `target` as cancel-requested and returns whether it is live.
+    pub(crate) fn claim_live(&self, target: i64) -> Result<(Claim<'_>, bool), Errno> {
+        let claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        let st = unsafe { self.state() };
+        let live = st.table.contains(target);
+        Ok((claim, live))
+    }
+
+    /// Hands every queued operation to the kernel. Returns how many operations it took.
+    pub fn submit(&self) -> Result<u32, Errno> {
+        let _claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        unsafe { self.state() }.chain_open = false;
+        self.submit_inner(false)
+    }
+
+    /// Delivers completions; see [`RunMode`]. Returns how many callbacks ran (completions
+    /// and posted functions). Refused with `-EBUSY` from inside a callback.
+    pub fn run(&self, mode: RunMode) -> Result<u32, Errno> {
+        let claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        let st = unsafe { self.state() };
+        if st.running || claim.nested() {
+            return Err(Errno::EBUSY);
+        }
+        st.running = true;
+        st.chain_open = false;
+        let result = match mode {
+            RunMode::NoWait => self.run_nowait(),
+            RunMode::Once => self.run_once(),
+            RunMode::UntilDone => self.run_until_done(),
+        };
+        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
+        unsafe { self.state() }.running = false;
+        result
+    }
+
+    /// Queues `func(userdata)` to run inside a later `run` on the ring's thread, and wakes
+    /// the ring. Callable from any thread.
+    pub fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
+        self.posts.post(userdata, func)
+    }
+
+    fn run_nowait(&self) -> Result<u32, Errno> {
+        self.drain_notify();
+        self.submit_inner(false)?;
+        self.deliver()
+    }
+
+    fn run_once(&self) -> Result<u32, Errno> {
+        loop {
+            // SAFETY: we hold the claim (taken by `run`); no other borrow is live.
+            let st = unsafe { self.state() };
+            let ready = !st.ready.is_empty() || self.posts.is_pending() || self.cq_has_entries();
+            if self.inflight() == 0 && !ready {
+                // Nothing could ever complete: do not block forever.
+                self.submit_inner(false)?;
+                return self.deliver();
+            }
+            self.submit_inner(!ready)?;
+            let n = self.deliver()?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    fn run_until_done(&self) -> Result<u32, Errno> {
+        let mut total = 0u32;
+        while self.inflight() > 0 || self.posts.is_pending() {
+            match self.run_once() {
+                Ok(n) => total = total.saturating_add(n),
+                Err(e) if total > 0 && e == Errno::EINTR => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
+    fn cq_has_entries(&self) -> bool {
+        // SAFETY: no other CompletionQueue exists: we hold the claim and never keep one.
+        !unsafe { self.uring.completion_shared() }.is_empty()
+    }
+
+    /// Empties the notification eventfd so a level-triggered host loop does not spin.
+    fn drain_notify(&self) {
+        let mut count = 0u64;
+        // SAFETY: reads 8 bytes into a live u64 from our non-blocking eventfd.
+        unsafe { libc::read(self.notify.as_raw_fd(), (&raw mut count).cast(), 8) };
+    }
+
+    /// Keeps a read armed on the post wake-up eventfd.
+    fn arm_wake(&self) {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        if st.wake_armed || st.closing {
+            return;
+        }
+        let entry = opcode::Read::new(
+            types::Fd(self.posts.wake_fd()),
+            self.wake_buf.get().cast(),
+            8,
+        )
+        .offset(u64::MAX)
+        .build()
+        .user_data(INTERNAL_WAKE);
+        st.wake_armed = true;
+        st.internal_inflight += 1;
+        st.push(
+            &self.uring,
+            &[Pending {
+                entry,
+                links_next: false,
+            }],
+            0,
+        );
+    }
+
+    /// Moves the backlog into the submission queue and enters the kernel as needed; with
+    /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
+    fn submit_inner(&self, wait_one: bool) -> Result<u32, Errno> {
+        let mut handed = 0u32;
+        loop {
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            st.flush_backlog(&self.uring);
+            let backlog_left = !st.backlog.is_empty();
+            // Never block while SQEs still wait in the backlog: one of them may be what
+            // the operations already in the kernel are waiting for.
+            let wait = wait_one && !backlog_left;
+            let (sq_len, flags_need_enter) = {
+                // SAFETY: no other SubmissionQueue exists: we hold the claim and never keep one.
+                let sq = unsafe { self.uring.submission_shared() };
+                (sq.len(), sq.cq_overflow() || sq.taskrun())
+            };
+            if !wait && sq_len == 0 && !flags_need_enter {
+                return Ok(handed);
+            }
+            let result = if wait {
+                self.uring.submit_and_wait(1)
+            } else {
+                self.uring.submit()
+            };
+            match result {
+                Ok(n) => {
+                    let ops = if n >= sq_len {
+                        st.sq_ops
+                    } else {
+                        st.sq_ops.min(n as u32)
+                    };
+                    st.sq_ops -= ops;
+                    handed += ops;
+                    if wait || !backlog_left || n == 0 {
+                        return Ok(handed);
+                    }
+                }
+                Err(e) => match Errno::from(e) {
+                    Errno::EINTR if wait => return Err(Errno::EINTR),
+                    Errno::EINTR => {}
+                    // The completion queue is overflowing (EBUSY) or the kernel is short of
+                    // memory (EAGAIN): nothing is lost, the caller reaps and we retry later.
+                    Errno::EBUSY | Errno::EAGAIN => return Ok(handed),
+                    e => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
+    fn deliver(&self) -> Result<u32, Errno> {
+        let mut delivered = 0u32;
+        loop {
+            // Operations finished without a CQE (never submitted).
+            // SAFETY: the caller holds the claim; the borrow ends before any callback.
+            while let Some(id) = unsafe { self.state() }.ready.pop() {
+                delivered += self.finish(id);
+            }
+            let mut batch = [const { MaybeUninit::<cqueue::Entry>::uninit() }; CQE_BATCH];
+            let n = {
+                // SAFETY: no other CompletionQueue exists; dropping it publishes the new head,
+                // which frees the slots before any callback runs.
+                let mut cq = unsafe { self.uring.completion_shared() };
+                cq.fill(&mut batch).len()
+            };
+            if n == 0 {
+                // SAFETY: no other SubmissionQueue exists.
+                let overflow = unsafe { self.uring.submission_shared() }.cq_overflow();
+                if overflow {
+                    // Completions wait in the kernel's overflow list (NODROP): an enter with
+                    // GETEVENTS moves them into the now-empty completion queue.
+                    match self.uring.submit() {
+                        Ok(_) => continue,
+                        Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                break;
+            }
+            for cqe in &batch[..n] {
+                // SAFETY: `fill` initialised the first `n` entries.
+                let cqe = unsafe { cqe.assume_init_ref() };
+                delivered += self.settle(cqe.user_data(), cqe.result(), cqe.flags());
+            }
+        }
+        delivered += self.run_posted();
+        Ok(delivered)
+    }
+
+    /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
+    fn settle(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+        if user_data & TAG_INTERNAL != 0 {
+            self.settle_internal(user_data, res);
+            return 0;
+        }
+        // SAFETY: the caller holds the claim; the borrow ends before any callback.
+        let st = unsafe { self.state() };
+        let deadline = user_data & TAG_DEADLINE != 0;
+        let id = (user_data & !TAG_DEADLINE) as i64;
+        let Some(rec) = st.table.get_mut(id) else {
+            // A record lives until the kernel owes it nothing, so this cannot happen.
+            debug_assert!(false, "CQE for unknown operation {id:#x}");
+            return 0;
+        };
+        if deadline {
+            rec.deadline_fired = res == -libc::ETIME;
+        } else if cqueue::more(cqe_flags) {
+            // An intermediate completion of a multishot operation.
+            let c = Completion {
+                ring: self.as_ptr(),
+                op: id,
+                res,
+                flags: AR_COMPLETION_MORE,
+                buf: std::ptr::null_mut(),
+                buf_id: 0,
+            };
+            let (userdata, cb) = (rec.userdata, rec.cb);
+            if let Some(cb) = cb {
+                // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+                unsafe { cb(userdata, &c) };
+            }
+            return 1;
+        } else {
+            rec.res = res;
+        }
+        rec.outstanding -= 1;
+        if rec.outstanding == 0 {
+            self.finish(id)
+        } else {
+            0
+        }
+    }
+
+    fn settle_internal(&self, user_data: u64, _res: i32) {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        st.internal_inflight -= 1;
+        match user_data {
+            INTERNAL_WAKE => {
+                // A post woke us; the posted work itself is drained by `deliver`.
+                st.wake_armed = false;
+                self.arm_wake();
+            }
+            INTERNAL_CANCEL => st.cancel_all_in_flight = false,
+            _ => debug_assert!(false, "unknown internal CQE {user_data:#x}"),
+        }
+    }
+
+    /// Delivers the final completion of `id` and frees its record. Returns 1.
+    fn finish(&self, id: i64) -> u32 {
+        // SAFETY: the caller holds the claim; the borrow ends before the callback.
+        let st = unsafe { self.state() };
+        let Some(rec) = st.table.get_mut(id) else {
+            return 0;
+        };
+        let c = Completion {
+            ring: self.as_ptr(),
+            op: id,
+            res: rec.final_res(),
+            flags: 0,
+            buf: std::ptr::null_mut(),
+            buf_id: 0,
+        };
+        let (userdata, cb) = (rec.userdata, rec.cb.take());
+        // Free first: inside its final callback the operation is finished, so cancelling its
+        // id reports -ENOENT and the record may serve an operation the callback queues.
+        st.table.release(split_id(id).map_or(0, |(i, _)| i));
+        self.inflight.fetch_sub(1, Ordering::Relaxed);
+        if let Some(cb) = cb {
+            // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+            unsafe { cb(userdata, &c) };
+        }
+        1
+    }
+
+    fn run_posted(&self) -> u32 {
+        let mut posted = {
+            // SAFETY: the caller holds the claim; the borrow ends before any callback.
+            let st = unsafe { self.state() };
+            std::mem::take(&mut st.posted)
+        };
+        self.posts.take(&mut posted);
+        let n = posted.len() as u32;
+        for p in posted.drain(..) {
+            // SAFETY: the poster's contract.
+            unsafe { p.run() };
+        }
+        // SAFETY: as above; give the (empty) vector back so its capacity is reused.
+        unsafe { self.state() }.posted = posted;
+        n
+    }
+
+    fn as_ptr(&self) -> *mut Ring {
+        (self as *const Ring).cast_mut()
+    }
+
+    /// Whether the calling thread may free the ring now: it is not inside `run` or a
+    /// callback, and no other thread is using the ring.
+    pub fn check_free(&self) -> Result<(), &'static str> {
+        let claim = self
+            .owner
+            .claim()
+            .map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
+        // SAFETY: we hold the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        if claim.nested() || st.running {
+            return Err(
+                "ar_ring_free: called from inside a callback or ar_ring_run; free the ring after ar_ring_run returns",
+            );
+        }
+        Ok(())
+    }
+
+    /// Teardown (SPEC §3.3): operations that never reached the kernel complete with
+    /// `-ECANCELED`; everything in the kernel is cancelled, and we wait until the kernel
+    /// owes no CQE at all, delivering every final callback. Only then may memory be freed.
+    /// Returns `false` if the kernel could not be drained; the caller must then leak the
+    /// records rather than free memory the kernel may still use.
+    fn shutdown(&self) -> bool {
+        let Ok(_claim) = self.owner.claim() else {
+            return false;
+        };
+        {
+            // SAFETY: we hold the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            st.closing = true;
+            st.running = true;
+            while let Some(p) = st.backlog.pop_front() {
+                let ud = p.entry.get_user_data();
+                if ud & TAG_INTERNAL != 0 {
+                    st.internal_inflight -= 1;
+                    st.wake_armed = false;
+                } else if ud & TAG_DEADLINE == 0 {
+                    if let Some(rec) = st.table.get_mut(ud as i64) {
+                        rec.res = -libc::ECANCELED;
+                        rec.outstanding = 0;
+                        st.ready.push(ud as i64);
+                    }
+                }
+            }
+        }
+        let mut idle = types::Timespec::new().nsec(100_000_000);
+        loop {
+            if self.deliver().is_err() {
+                return false;
+            }
+            // SAFETY: we hold the claim; the previous borrow has ended.
+            let st = unsafe { self.state() };
+            if self.inflight() == 0 && st.internal_inflight == 0 {
+                break;
+            }
+            if !st.cancel_all_in_flight {
+                // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
+                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
+                    .build()
+                    .user_data(INTERNAL_CANCEL);
+                st.cancel_all_in_flight = true;
+                st.internal_inflight += 1;
+                st.push(
+                    &self.uring,
+                    &[Pending {
+                        entry,
+                        links_next: false,
+                    }],
+                    0,
+                );
+            }
+            st.flush_backlog(&self.uring);
+            let args = types::SubmitArgs::new().timespec(&idle);
+            match self.uring.submitter().submit_with_args(1, &args) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
+                    ) => {}
+                Err(e) => {
+                    eprintln!(
+                        "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
+                    );
+                    return false;
+                }
+            }
+            idle = types::Timespec::new().nsec(100_000_000);
+        }
+        let _ = self.uring.submitter().unregister_eventfd();
+        true
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        if !self.shutdown() {
+            // The kernel may still write into records: leak them.
+            let st = std::mem::replace(
+                self.state.get_mut(),
+                State {
+                    table: OpTable::new(),
+                    backlog: VecDeque::new(),
+                    chain_open: false,
+                    ready: Vec::new(),
+                    sq_ops: 0,
+                    internal_inflight: 0,
+                    cancel_all_in_flight: false,
+                    wake_armed: false,
+                    running: false,
+                    closing: true,
+                    posted: Vec::new(),
+                },
+            );
+            std::mem::forget(st);
+        }
+    }
+}
+
+impl State {
+    /// Pushes the SQEs of one operation: straight into the submission queue when nothing
+    /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
+    fn push(&mut self, uring: &IoUring, items: &[Pending], ops: u32) {
+        let links_next = items.last().is_some_and(|p| p.links_next);
+        if self.backlog.is_empty() && !self.chain_open && !links_next {
+            // SAFETY: no other SubmissionQueue exists: the claim serialises callers and none
+            // is kept across calls. Dropping it publishes the new tail.
+            let mut sq = unsafe { uring.submission_shared() };
+            if sq.capacity() - sq.len() >= items.len() {
+                for p in items {
+                    // SAFETY: the entry points into its record (stable until the final CQE)
+                    // or caller memory the caller keeps alive; there is room.
+                    let _ = unsafe { sq.push(&p.entry) };
+                }
+                self.sq_ops += ops;
+                return;
+            }
+        }
+        self.backlog.extend(items.iter().cloned());
+        self.chain_open = links_next;
+    }
+
+    /// Moves whole chains from the backlog into the submission queue while they fit.
+    fn flush_backlog(&mut self, uring: &IoUring) {
+        if self.backlog.is_empty() {
+            return;
+        }
+        // SAFETY: no other SubmissionQueue exists; dropping it publishes the new tail.
+        let mut sq = unsafe { uring.submission_shared() };
+        while !self.backlog.is_empty() {
+            let n = self
+                .backlog
+                .iter()
+                .position(|p| !p.links_next)
+                .map_or(self.backlog.len(), |i| i + 1);
+            if n > sq.capacity() {
+                // The kernel cannot take this chain in one batch: fail it whole.
+                for p in self.backlog.drain(..n) {
+                    let ud = p.entry.get_user_data();
+                    if ud & (TAG_DEADLINE | TAG_INTERNAL) == 0 {
+                        if let Some(rec) = self.table.get_mut(ud as i64) {
+                            rec.res = -libc::E2BIG;
+                            rec.outstanding = 0;
+                            self.ready.push(ud as i64);
+                        }
+                    }
+                }
+                continue;
+            }
+            if sq.capacity() - sq.len() < n {
+                break;
+            }
+            for p in self.backlog.drain(..n) {
+                if p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0 {
+                    self.sq_ops += 1;
+                }
+                // SAFETY: as in `push`; there is room for the whole chain.
+                let _ = unsafe { sq.push(&p.entry) };
+            }
+        }
+    }
+}
+
+/// The `IOSQE_*` flags for `AR_OP_*` flags.
+fn sqe_flags(op_flags: u32) -> squeue::Flags {
+    let mut f = squeue::Flags::empty();
+    if op_flags & AR_OP_LINK != 0 {
+        f |= squeue::Flags::IO_LINK;
+    }
+    if op_flags & AR_OP_HARDLINK != 0 {
+        f |= squeue::Flags::IO_HARDLINK;
+    }
+    if op_flags & AR_OP_DRAIN != 0 {
+        f |= squeue::Flags::IO_DRAIN;
+    }
+    if op_flags & AR_OP_ASYNC != 0 {
+        f |= squeue::Flags::ASYNC;
+    }
+    if op_flags & AR_OP_FIXED_FILE != 0 {
+        f |= squeue::Flags::FIXED_FILE;
+    }
+    f
+}
