@@ -28,8 +28,9 @@ pub struct Completion {
     pub buf_id: u16,
 }
 
-/// The completion callback: `userdata` first, as every callback in this API.
-pub type OpCallback = unsafe extern "C" fn(userdata: *mut c_void, completion: *const Completion);
+/// The completion callback: `userdata` first, as every callback in this API. Required
+/// (NULL is rejected with `-EINVAL`); the `Option` is how Rust spells a nullable pointer.
+pub type OpCallback = Option<unsafe extern "C" fn(userdata: *mut c_void, completion: *const Completion)>;
 
-/// Work posted with `ar_ring_post`.
-pub type PostFn = unsafe extern "C" fn(userdata: *mut c_void);
+/// Work posted with `ar_ring_post`. Required (NULL is rejected with `-EINVAL`).
+pub type PostFn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;

@@ -14,7 +14,7 @@ pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 pub(crate) const KNOWN_RING_FLAGS: u32 = AR_RING_SQPOLL | AR_RING_SINGLE_THREAD;
 
 /// Default number of submission queue entries.
-pub const DEFAULT_SQ_ENTRIES: u32 = 256;
+pub(crate) const DEFAULT_SQ_ENTRIES: u32 = 256;
 /// The kernel's upper limit for `sq_entries` (`IORING_MAX_ENTRIES`).
 pub(crate) const MAX_SQ_ENTRIES: u32 = 32768;
 /// The kernel's upper limit for `cq_entries` (`IORING_MAX_CQ_ENTRIES`).
@@ -42,11 +42,7 @@ pub struct RingConfig {
 impl RingConfig {
     /// The documented defaults, spelled out.
     pub fn new() -> RingConfig {
-        RingConfig {
-            sq_entries: DEFAULT_SQ_ENTRIES,
-            cq_entries: 4 * DEFAULT_SQ_ENTRIES,
-            ..RingConfig::default()
-        }
+        RingConfig { sq_entries: DEFAULT_SQ_ENTRIES, cq_entries: 4 * DEFAULT_SQ_ENTRIES, ..RingConfig::default() }
     }
 
     /// Checks the config and fills in defaults for zero fields.
@@ -54,31 +50,13 @@ impl RingConfig {
         if self.reserved.iter().any(|&r| r != 0) || self.flags & !KNOWN_RING_FLAGS != 0 {
             return Err(Errno::EINVAL);
         }
-        let sq = if self.sq_entries == 0 {
-            DEFAULT_SQ_ENTRIES
-        } else {
-            self.sq_entries
-        };
-        let cq = if self.cq_entries == 0 {
-            sq.saturating_mul(4)
-        } else {
-            self.cq_entries
-        };
+        let sq = if self.sq_entries == 0 { DEFAULT_SQ_ENTRIES } else { self.sq_entries };
+        let cq = if self.cq_entries == 0 { sq.saturating_mul(4) } else { self.cq_entries };
         if sq > MAX_SQ_ENTRIES || cq > MAX_CQ_ENTRIES || cq < sq {
             return Err(Errno::EINVAL);
         }
-        let idle = if self.sqpoll_idle_ms == 0 {
-            1000
-        } else {
-            self.sqpoll_idle_ms
-        };
-        Ok(RingConfig {
-            sq_entries: sq,
-            cq_entries: cq,
-            flags: self.flags,
-            sqpoll_idle_ms: idle,
-            reserved: [0; 4],
-        })
+        let idle = if self.sqpoll_idle_ms == 0 { 1000 } else { self.sqpoll_idle_ms };
+        Ok(RingConfig { sq_entries: sq, cq_entries: cq, flags: self.flags, sqpoll_idle_ms: idle, reserved: [0; 4] })
     }
 }
 
@@ -96,23 +74,10 @@ mod tests {
     #[test]
     fn rejects_unknown_flags_reserved_and_sizes() {
         let bad = [
-            RingConfig {
-                flags: 1 << 31,
-                ..RingConfig::new()
-            },
-            RingConfig {
-                reserved: [0, 1, 0, 0],
-                ..RingConfig::new()
-            },
-            RingConfig {
-                sq_entries: MAX_SQ_ENTRIES + 1,
-                ..RingConfig::default()
-            },
-            RingConfig {
-                sq_entries: 64,
-                cq_entries: 32,
-                ..RingConfig::default()
-            },
+            RingConfig { flags: 1 << 31, ..RingConfig::new() },
+            RingConfig { reserved: [0, 1, 0, 0], ..RingConfig::new() },
+            RingConfig { sq_entries: MAX_SQ_ENTRIES + 1, ..RingConfig::default() },
+            RingConfig { sq_entries: 64, cq_entries: 32, ..RingConfig::default() },
         ];
         for c in bad {
             assert_eq!(c.resolved(), Err(Errno::EINVAL), "{c:?}");

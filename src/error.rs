@@ -34,15 +34,11 @@ impl Errno {
 
     /// The calling thread's current `errno`.
     pub fn last() -> Errno {
-        Errno(
-            std::io::Error::last_os_error()
-                .raw_os_error()
-                .unwrap_or(libc::EIO),
-        )
+        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
     }
 
     /// The value as the C API returns it: `-errno`.
-    pub fn neg(self) -> i32 {
+    pub fn negated(self) -> i32 {
         -self.0
     }
 }
@@ -55,12 +51,7 @@ impl From<std::io::Error> for Errno {
 
 impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Errno({}: {})",
-            self.0,
-            describe(self.0).to_str().unwrap_or("?")
-        )
+        write!(f, "Errno({}: {})", self.0, describe(self.0).to_str().unwrap_or("?"))
     }
 }
 

@@ -41,18 +41,9 @@ impl Owner {
     /// holds it.
     pub(crate) fn claim(&self) -> Result<Claim<'_>, Errno> {
         let me = thread_token();
-        match self
-            .thread
-            .compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed)
-        {
-            Ok(_) => Ok(Claim {
-                owner: self,
-                outermost: true,
-            }),
-            Err(holder) if holder == me => Ok(Claim {
-                owner: self,
-                outermost: false,
-            }),
+        match self.thread.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => Ok(Claim { owner: self, outermost: true }),
+            Err(holder) if holder == me => Ok(Claim { owner: self, outermost: false }),
             Err(_) => Err(Errno::EBUSY),
         }
     }

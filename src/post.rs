@@ -20,7 +20,7 @@ use crate::error::Errno;
 #[derive(Clone, Copy)]
 pub(crate) struct Posted {
     userdata: usize,
-    func: PostFn,
+    func: unsafe extern "C" fn(*mut c_void),
 }
 
 impl Posted {
@@ -52,11 +52,7 @@ impl PostQueue {
         }
         // SAFETY: `fd` is a fresh descriptor we own.
         let wake = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(PostQueue {
-            queue: Mutex::new(Vec::new()),
-            pending: AtomicBool::new(false),
-            wake,
-        })
+        Ok(PostQueue { queue: Mutex::new(Vec::new()), pending: AtomicBool::new(false), wake })
     }
 
     /// The eventfd the ring keeps a read armed on.
@@ -66,13 +62,11 @@ impl PostQueue {
 
     /// Queues `func(userdata)` and wakes the ring. Callable from any thread.
     pub(crate) fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
+        let func = func.ok_or(Errno::EINVAL)?;
         {
             let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             q.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-            q.push(Posted {
-                userdata: userdata as usize,
-                func,
-            });
+            q.push(Posted { userdata: userdata as usize, func });
         }
         self.pending.store(true, Ordering::Release);
         let one: u64 = 1;

@@ -40,12 +40,7 @@ pub struct Probe {
 
 impl Probe {
     fn new(status: i32, reason: u32, message: &str) -> Probe {
-        let mut p = Probe {
-            status,
-            reason,
-            kernel_release: [0; 65],
-            message: [0; 191],
-        };
+        let mut p = Probe { status, reason, kernel_release: [0; 65], message: [0; 191] };
         copy_cstr(&mut p.message, message);
         copy_cstr(&mut p.kernel_release, &kernel_release());
         p
@@ -53,12 +48,7 @@ impl Probe {
 
     /// The message as a Rust string.
     pub fn message(&self) -> String {
-        let bytes: Vec<u8> = self
-            .message
-            .iter()
-            .take_while(|&&c| c != 0)
-            .map(|&c| c as u8)
-            .collect();
+        let bytes: Vec<u8> = self.message.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }
@@ -72,9 +62,7 @@ fn copy_cstr(dst: &mut [c_char], src: &str) {
 }
 
 fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
 /// Tries io_uring with the setup flags every ring uses, and the newest opcode the library
@@ -92,8 +80,7 @@ pub fn probe() -> Probe {
         );
     }
     let mut ops = io_uring::Probe::new();
-    if ring.submitter().register_probe(&mut ops).is_err() || !ops.is_supported(opcode::Socket::CODE)
-    {
+    if ring.submitter().register_probe(&mut ops).is_err() || !ops.is_supported(opcode::Socket::CODE) {
         return Probe::new(
             -libc::ENOSYS,
             AR_PROBE_KERNEL,
@@ -105,17 +92,13 @@ pub fn probe() -> Probe {
 
 /// Explains why `io_uring_setup` failed with `err`.
 pub fn diagnose(err: Errno) -> Probe {
-    let sysctl = std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled")
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok());
+    let sysctl =
+        std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok().and_then(|s| s.trim().parse::<u32>().ok());
     let seccomp = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("Seccomp:").map(|v| v.trim() == "2"))
-        })
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Seccomp:").map(|v| v.trim() == "2")))
         .unwrap_or(false);
-    let status = err.neg();
+    let status = err.negated();
     match err.0 {
         libc::EPERM if sysctl == Some(2) => Probe::new(
             status,
@@ -160,11 +143,7 @@ pub fn diagnose(err: Errno) -> Probe {
 /// show up as `EINVAL`, which would read as "bad config": report `ENOSYS` (kernel) instead
 /// when the probe's minimal setup fails the same way.
 pub(crate) fn classify_setup_error(err: Errno) -> Errno {
-    if err == Errno::EINVAL && probe().status != 0 {
-        Errno::ENOSYS
-    } else {
-        err
-    }
+    if err == Errno::EINVAL && probe().status != 0 { Errno::ENOSYS } else { err }
 }
 
 #[cfg(test)]
@@ -186,10 +165,7 @@ mod tests {
     fn diagnose_names_the_cause() {
         assert_eq!(
             diagnose(Errno::ENOSYS).reason,
-            if std::fs::read_to_string("/proc/self/status")
-                .unwrap()
-                .contains("Seccomp:\t2")
-            {
+            if std::fs::read_to_string("/proc/self/status").unwrap().contains("Seccomp:\t2") {
                 AR_PROBE_SECCOMP
             } else {
                 AR_PROBE_KERNEL

@@ -29,8 +29,7 @@ use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
 use crate::error::Errno;
 use crate::op::table::{OpTable, split_id};
 use crate::op::{
-    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, KNOWN_OP_FLAGS, OpOpts,
-    Operation,
+    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, KNOWN_OP_FLAGS, OpOpts, Operation,
 };
 use crate::owner::{Claim, Owner};
 use crate::post::{PostQueue, Posted};
@@ -97,6 +96,9 @@ pub struct Ring {
     inflight: AtomicU32,
     /// The post wake-up read lands here.
     wake_buf: UnsafeCell<u64>,
+    /// `IORING_SETUP_DEFER_TASKRUN`: completions are posted only when this thread enters
+    /// the kernel with GETEVENTS.
+    defer_taskrun: bool,
 }
 
 // SAFETY: `state` and `wake_buf` are touched only by the thread holding `owner`'s claim (or
@@ -117,17 +119,12 @@ impl Ring {
         // gets its CQE, which is how each operation gets exactly one final completion.
         builder.setup_submit_all();
         if cfg.flags & AR_RING_SINGLE_THREAD != 0 {
-            builder
-                .setup_single_issuer()
-                .setup_defer_taskrun()
-                .setup_taskrun_flag();
+            builder.setup_single_issuer().setup_defer_taskrun().setup_taskrun_flag();
         }
         if cfg.flags & AR_RING_SQPOLL != 0 {
             builder.setup_sqpoll(cfg.sqpoll_idle_ms);
         }
-        let uring = builder
-            .build(cfg.sq_entries)
-            .map_err(|e| probe::classify_setup_error(Errno::from(e)))?;
+        let uring = builder.build(cfg.sq_entries).map_err(|e| probe::classify_setup_error(Errno::from(e)))?;
         if !uring.params().is_feature_nodrop() {
             // Without NODROP (5.5) a full completion queue drops completions.
             return Err(Errno::ENOSYS);
@@ -160,6 +157,7 @@ impl Ring {
             notify,
             inflight: AtomicU32::new(0),
             wake_buf: UnsafeCell::new(0),
+            defer_taskrun: cfg.flags & AR_RING_SINGLE_THREAD != 0,
         });
         {
             let _claim = ring.owner.claim()?;
@@ -201,7 +199,7 @@ impl Ring {
         op: O,
         opts: Option<&OpOpts>,
         userdata: *mut c_void,
-        cb: Option<OpCallback>,
+        cb: OpCallback,
     ) -> Result<i64, Errno> {
         let cb = cb.ok_or(Errno::EINVAL)?;
         let opts = opts.copied().unwrap_or_default();
@@ -234,40 +232,21 @@ impl Ring {
         let flags = sqe_flags(opts.flags);
         if opts.timeout_ns == 0 {
             rec.outstanding = 1;
-            st.push(
-                &self.uring,
-                &[Pending {
-                    entry: entry.flags(flags).user_data(id as u64),
-                    links_next: link,
-                }],
-                1,
-            );
+            st.push(&self.uring, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
         } else {
             // A deadline is a linked timeout right behind the operation (5.5). If the user
             // links onward, the chain continues from the timeout (the kernel skips it).
             rec.outstanding = 2;
             rec.deadline = crate::op::timespec_from_ns(opts.timeout_ns);
-            let op_flags = if link {
-                flags
-            } else {
-                flags | squeue::Flags::IO_LINK
-            };
+            let op_flags = if link { flags } else { flags | squeue::Flags::IO_LINK };
             let timer_flags = flags & (squeue::Flags::IO_LINK | squeue::Flags::IO_HARDLINK);
-            let timer = opcode::LinkTimeout::new(&rec.deadline)
-                .build()
-                .flags(timer_flags)
-                .user_data(TAG_DEADLINE | id as u64);
+            let timer =
+                opcode::LinkTimeout::new(&rec.deadline).build().flags(timer_flags).user_data(TAG_DEADLINE | id as u64);
             st.push(
                 &self.uring,
                 &[
-                    Pending {
-                        entry: entry.flags(op_flags).user_data(id as u64),
-                        links_next: true,
-                    },
-                    Pending {
-                        entry: timer,
-                        links_next: link,
-                    },
+                    Pending { entry: entry.flags(op_flags).user_data(id as u64), links_next: true },
+                    Pending { entry: timer, links_next: link },
                 ],
                 1,
             );
@@ -321,8 +300,24 @@ impl Ring {
     }
 
     fn run_nowait(&self) -> Result<u32, Errno> {
+        // Drain before reaping: a completion posted after the drain signals the fd again,
+        // so the host never misses one (at worst it wakes once for nothing).
         self.drain_notify();
         self.submit_inner(false)?;
+        if self.defer_taskrun {
+            // With DEFER_TASKRUN the kernel signals the eventfd when it queues deferred work
+            // and again when our enter runs it and posts CQEs. Drain that second signal too,
+            // or the host would wake once per batch for nothing; IORING_SQ_TASKRUN (set
+            // before the kernel signals) tells us if new work arrived in between.
+            loop {
+                self.drain_notify();
+                // SAFETY: no other SubmissionQueue exists: we hold the claim.
+                if !unsafe { self.uring.submission_shared() }.taskrun() {
+                    break;
+                }
+                self.submit_inner(false)?;
+            }
+        }
         self.deliver()
     }
 
@@ -375,24 +370,13 @@ impl Ring {
         if st.wake_armed || st.closing {
             return;
         }
-        let entry = opcode::Read::new(
-            types::Fd(self.posts.wake_fd()),
-            self.wake_buf.get().cast(),
-            8,
-        )
-        .offset(u64::MAX)
-        .build()
-        .user_data(INTERNAL_WAKE);
+        let entry = opcode::Read::new(types::Fd(self.posts.wake_fd()), self.wake_buf.get().cast(), 8)
+            .offset(u64::MAX)
+            .build()
+            .user_data(INTERNAL_WAKE);
         st.wake_armed = true;
         st.internal_inflight += 1;
-        st.push(
-            &self.uring,
-            &[Pending {
-                entry,
-                links_next: false,
-            }],
-            0,
-        );
+        st.push(&self.uring, &[Pending { entry, links_next: false }], 0);
     }
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
@@ -415,18 +399,10 @@ impl Ring {
             if !wait && sq_len == 0 && !flags_need_enter {
                 return Ok(handed);
             }
-            let result = if wait {
-                self.uring.submit_and_wait(1)
-            } else {
-                self.uring.submit()
-            };
+            let result = if wait { self.uring.submit_and_wait(1) } else { self.uring.submit() };
             match result {
                 Ok(n) => {
-                    let ops = if n >= sq_len {
-                        st.sq_ops
-                    } else {
-                        st.sq_ops.min(n as u32)
-                    };
+                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n as u32) };
                     st.sq_ops -= ops;
                     handed += ops;
                     if wait || !backlog_left || n == 0 {
@@ -522,11 +498,7 @@ impl Ring {
             rec.res = res;
         }
         rec.outstanding -= 1;
-        if rec.outstanding == 0 {
-            self.finish(id)
-        } else {
-            0
-        }
+        if rec.outstanding == 0 { self.finish(id) } else { 0 }
     }
 
     fn settle_internal(&self, user_data: u64, _res: i32) {
@@ -595,10 +567,7 @@ impl Ring {
     /// Whether the calling thread may free the ring now: it is not inside `run` or a
     /// callback, and no other thread is using the ring.
     pub fn check_free(&self) -> Result<(), &'static str> {
-        let claim = self
-            .owner
-            .claim()
-            .map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
+        let claim = self.owner.claim().map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
         // SAFETY: we hold the claim; no other borrow is live.
         let st = unsafe { self.state() };
         if claim.nested() || st.running {
@@ -649,29 +618,16 @@ impl Ring {
             }
             if !st.cancel_all_in_flight {
                 // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
-                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any())
-                    .build()
-                    .user_data(INTERNAL_CANCEL);
+                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
                 st.cancel_all_in_flight = true;
                 st.internal_inflight += 1;
-                st.push(
-                    &self.uring,
-                    &[Pending {
-                        entry,
-                        links_next: false,
-                    }],
-                    0,
-                );
+                st.push(&self.uring, &[Pending { entry, links_next: false }], 0);
             }
             st.flush_backlog(&self.uring);
             let args = types::SubmitArgs::new().timespec(&idle);
             match self.uring.submitter().submit_with_args(1, &args) {
                 Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)
-                    ) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {}
                 Err(e) => {
                     eprintln!(
                         "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
@@ -742,11 +698,7 @@ impl State {
         // SAFETY: no other SubmissionQueue exists; dropping it publishes the new tail.
         let mut sq = unsafe { uring.submission_shared() };
         while !self.backlog.is_empty() {
-            let n = self
-                .backlog
-                .iter()
-                .position(|p| !p.links_next)
-                .map_or(self.backlog.len(), |i| i + 1);
+            let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
             if n > sq.capacity() {
                 // The kernel cannot take this chain in one batch: fail it whole.
                 for p in self.backlog.drain(..n) {

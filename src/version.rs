@@ -16,10 +16,7 @@ mod tests {
 
     #[test]
     fn matches_cargo_toml() {
-        assert_eq!(
-            format!("{AR_VERSION_MAJOR}.{AR_VERSION_MINOR}.{AR_VERSION_PATCH}"),
-            env!("CARGO_PKG_VERSION")
-        );
+        assert_eq!(format!("{AR_VERSION_MAJOR}.{AR_VERSION_MINOR}.{AR_VERSION_PATCH}"), env!("CARGO_PKG_VERSION"));
         assert_eq!(VERSION_CSTR.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
     }
 }

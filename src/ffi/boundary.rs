@@ -16,13 +16,13 @@ pub(crate) trait CReturn {
 
 impl CReturn for i32 {
     fn from_errno(e: Errno) -> i32 {
-        e.neg()
+        e.negated()
     }
 }
 
 impl CReturn for i64 {
     fn from_errno(e: Errno) -> i64 {
-        i64::from(e.neg())
+        i64::from(e.negated())
     }
 }
 

@@ -29,7 +29,7 @@ unsafe fn queue<O: Operation>(
     op: O,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> Result<i64, Errno> {
     // SAFETY: the caller's contract.
     unsafe { self::ring(ring)?.queue(op, opt(opts), userdata, cb) }
@@ -45,12 +45,7 @@ unsafe fn queue<O: Operation>(
 ///
 /// Thread safety: the thread using the ring (also from inside a callback).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ar_op_nop(
-    ring: *mut Ring,
-    opts: *const OpOpts,
-    userdata: *mut c_void,
-    cb: Option<OpCallback>,
-) -> i64 {
+pub unsafe extern "C" fn ar_op_nop(ring: *mut Ring, opts: *const OpOpts, userdata: *mut c_void, cb: OpCallback) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::Nop, opts, userdata, cb) })
 }
@@ -76,23 +71,10 @@ pub unsafe extern "C" fn ar_op_read(
     offset: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Read {
-                fd,
-                buf: buf.cast(),
-                len,
-                offset,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Read { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) })
 }
 
 /// Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
@@ -113,23 +95,10 @@ pub unsafe extern "C" fn ar_op_write(
     offset: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Write {
-                fd,
-                buf: buf.cast(),
-                len,
-                offset,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Write { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) })
 }
 
 /// Queues a scatter read (`preadv2`) into `iovcnt` buffers.
@@ -152,23 +121,10 @@ pub unsafe extern "C" fn ar_op_readv(
     offset: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Readv {
-                fd,
-                iov,
-                iovcnt,
-                offset,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Readv { fd, iov, iovcnt, offset }, opts, userdata, cb) })
 }
 
 /// Queues a gather write (`pwritev2`) from `iovcnt` buffers.
@@ -190,23 +146,10 @@ pub unsafe extern "C" fn ar_op_writev(
     offset: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Writev {
-                fd,
-                iov,
-                iovcnt,
-                offset,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Writev { fd, iov, iovcnt, offset }, opts, userdata, cb) })
 }
 
 /// Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
@@ -225,7 +168,7 @@ pub unsafe extern "C" fn ar_op_fsync(
     flags: u32,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::Fsync { fd, flags }, opts, userdata, cb) })
@@ -249,23 +192,10 @@ pub unsafe extern "C" fn ar_op_fallocate(
     len: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Fallocate {
-                fd,
-                mode,
-                offset,
-                len,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Fallocate { fd, mode, offset, len }, opts, userdata, cb) })
 }
 
 /// Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
@@ -287,23 +217,10 @@ pub unsafe extern "C" fn ar_op_openat(
     mode: u32,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::OpenAt {
-                dirfd,
-                path,
-                flags,
-                mode,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::OpenAt { dirfd, path, flags, mode }, opts, userdata, cb) })
 }
 
 /// Queues `close(fd)`.
@@ -321,7 +238,7 @@ pub unsafe extern "C" fn ar_op_close(
     fd: c_int,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::Close { fd }, opts, userdata, cb) })
@@ -349,24 +266,10 @@ pub unsafe extern "C" fn ar_op_statx(
     statxbuf: *mut libc::statx,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::Statx {
-                dirfd,
-                path,
-                flags,
-                mask,
-                out: statxbuf,
-            },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::Statx { dirfd, path, flags, mask, out: statxbuf }, opts, userdata, cb) })
 }
 
 /// Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
@@ -386,18 +289,10 @@ pub unsafe extern "C" fn ar_op_unlinkat(
     flags: c_int,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
-        queue(
-            ring,
-            op::UnlinkAt { dirfd, path, flags },
-            opts,
-            userdata,
-            cb,
-        )
-    })
+    boundary(|| unsafe { queue(ring, op::UnlinkAt { dirfd, path, flags }, opts, userdata, cb) })
 }
 
 /// Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
@@ -419,23 +314,11 @@ pub unsafe extern "C" fn ar_op_renameat(
     flags: u32,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe {
-        queue(
-            ring,
-            op::RenameAt {
-                olddirfd,
-                oldpath,
-                newdirfd,
-                newpath,
-                flags,
-            },
-            opts,
-            userdata,
-            cb,
-        )
+        queue(ring, op::RenameAt { olddirfd, oldpath, newdirfd, newpath, flags }, opts, userdata, cb)
     })
 }
 
@@ -456,7 +339,7 @@ pub unsafe extern "C" fn ar_op_mkdirat(
     mode: u32,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::MkdirAt { dirfd, path, mode }, opts, userdata, cb) })
@@ -477,7 +360,7 @@ pub unsafe extern "C" fn ar_op_timeout(
     ns: u64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::Timeout { ns }, opts, userdata, cb) })
@@ -502,7 +385,7 @@ pub unsafe extern "C" fn ar_op_cancel(
     target: i64,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { self::ring(ring)?.cancel(target, opt(opts), userdata, cb) })
@@ -526,7 +409,7 @@ pub unsafe extern "C" fn ar_op_cancel_fd(
     flags: u32,
     opts: *const OpOpts,
     userdata: *mut c_void,
-    cb: Option<OpCallback>,
+    cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
     boundary(|| unsafe { queue(ring, op::CancelFd { fd, flags }, opts, userdata, cb) })

@@ -181,15 +181,10 @@ pub unsafe extern "C" fn ar_ring_inflight(ring: *const Ring) -> u32 {
 ///
 /// Thread safety: any thread, concurrently with everything but `ar_ring_free`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn ar_ring_post(
-    ring: *mut Ring,
-    userdata: *mut c_void,
-    r#fn: Option<PostFn>,
-) -> c_int {
+pub unsafe extern "C" fn ar_ring_post(ring: *mut Ring, userdata: *mut c_void, r#fn: PostFn) -> c_int {
     boundary(|| {
-        let func = r#fn.ok_or(Errno::EINVAL)?;
         // SAFETY: the caller passes NULL or a live ring.
-        unsafe { self::ring(ring) }?.post(userdata, func)?;
+        unsafe { self::ring(ring) }?.post(userdata, r#fn)?;
         Ok(0)
     })
 }

@@ -64,7 +64,7 @@ impl Ring {
         target: i64,
         opts: Option<&OpOpts>,
         userdata: *mut c_void,
-        cb: Option<OpCallback>,
+        cb: OpCallback,
     ) -> Result<i64, Errno> {
         let (_claim, live) = self.claim_live(target)?;
         if !live {

@@ -11,11 +11,7 @@ pub const AR_FSYNC_DATASYNC: u32 = 1 << 0;
 
 /// A directory fd for the `*at` calls: a real descriptor or `AT_FDCWD`.
 fn check_dirfd(fd: i32) -> Result<i32, Errno> {
-    if fd == libc::AT_FDCWD {
-        Ok(fd)
-    } else {
-        check_fd(fd)
-    }
+    if fd == libc::AT_FDCWD { Ok(fd) } else { check_fd(fd) }
 }
 
 /// `fsync(2)`, or `fdatasync(2)` with `AR_FSYNC_DATASYNC`.
@@ -54,10 +50,7 @@ unsafe impl Operation for Fallocate {
         if self.offset > i64::MAX as u64 || self.len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
         }
-        Ok(opcode::Fallocate::new(Fd(fd), self.len)
-            .offset(self.offset)
-            .mode(self.mode)
-            .build())
+        Ok(opcode::Fallocate::new(Fd(fd), self.len).offset(self.offset).mode(self.mode).build())
     }
 }
 
@@ -76,10 +69,7 @@ unsafe impl Operation for OpenAt {
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
         // O_CLOEXEC by default would surprise C users who pass their own flags; pass as given.
-        Ok(opcode::OpenAt::new(Fd(dirfd), path)
-            .flags(self.flags)
-            .mode(self.mode)
-            .build())
+        Ok(opcode::OpenAt::new(Fd(dirfd), path).flags(self.flags).mode(self.mode).build())
     }
 }
 
@@ -113,10 +103,7 @@ unsafe impl Operation for Statx {
         }
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
-        Ok(opcode::Statx::new(Fd(dirfd), path, self.out.cast())
-            .flags(self.flags)
-            .mask(self.mask)
-            .build())
+        Ok(opcode::Statx::new(Fd(dirfd), path, self.out.cast()).flags(self.flags).mask(self.mask).build())
     }
 }
 
@@ -133,9 +120,7 @@ unsafe impl Operation for UnlinkAt {
         let dirfd = check_dirfd(self.dirfd)?;
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
-        Ok(opcode::UnlinkAt::new(Fd(dirfd), path)
-            .flags(self.flags)
-            .build())
+        Ok(opcode::UnlinkAt::new(Fd(dirfd), path).flags(self.flags).build())
     }
 }
 
@@ -156,9 +141,7 @@ unsafe impl Operation for RenameAt {
         let old = unsafe { Args::copy_path(&mut args.path, self.oldpath)? };
         // SAFETY: as above.
         let new = unsafe { Args::copy_path(&mut args.path2, self.newpath)? };
-        Ok(opcode::RenameAt::new(Fd(olddir), old, Fd(newdir), new)
-            .flags(self.flags)
-            .build())
+        Ok(opcode::RenameAt::new(Fd(olddir), old, Fd(newdir), new).flags(self.flags).build())
     }
 }
 
@@ -175,8 +158,6 @@ unsafe impl Operation for MkdirAt {
         let dirfd = check_dirfd(self.dirfd)?;
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
-        Ok(opcode::MkDirAt::new(Fd(dirfd), path)
-            .mode(self.mode)
-            .build())
+        Ok(opcode::MkDirAt::new(Fd(dirfd), path).mode(self.mode).build())
     }
 }

@@ -18,9 +18,7 @@ pub(crate) mod table;
 mod timeout;
 
 pub use cancel::{AR_CANCEL_ALL, AsyncCancel, CancelFd};
-pub use fs::{
-    AR_FSYNC_DATASYNC, Close, Fallocate, Fsync, MkdirAt, OpenAt, RenameAt, Statx, UnlinkAt,
-};
+pub use fs::{AR_FSYNC_DATASYNC, Close, Fallocate, Fsync, MkdirAt, OpenAt, RenameAt, Statx, UnlinkAt};
 pub use kind::Kind;
 pub use nop::Nop;
 pub(crate) use opts::KNOWN_OP_FLAGS;

@@ -16,8 +16,7 @@ pub const AR_OP_ASYNC: u32 = 1 << 3;
 /// The `fd` argument is an index into the ring's registered files (`IOSQE_FIXED_FILE`).
 pub const AR_OP_FIXED_FILE: u32 = 1 << 4;
 
-pub(crate) const KNOWN_OP_FLAGS: u32 =
-    AR_OP_LINK | AR_OP_HARDLINK | AR_OP_DRAIN | AR_OP_ASYNC | AR_OP_FIXED_FILE;
+pub(crate) const KNOWN_OP_FLAGS: u32 = AR_OP_LINK | AR_OP_HARDLINK | AR_OP_DRAIN | AR_OP_ASYNC | AR_OP_FIXED_FILE;
 
 /// Options for one operation. A NULL `ar_op_opts *` means all zero.
 #[repr(C)]

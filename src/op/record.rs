@@ -9,14 +9,30 @@ use crate::error::Errno;
 use crate::op::Kind;
 
 /// Copies of what the kernel reads after submission, owned by the operation until its final
-/// completion. Buffers keep their capacity when a record is reused, so steady-state
-/// operations allocate nothing.
-#[derive(Default)]
+/// completion. Buffers keep their capacity when a record is reused, and start with room
+/// for common cases (paths below 256 bytes, 8 iovecs), so steady-state operations allocate
+/// nothing whichever record they land in.
 pub struct Args {
     pub(crate) path: Vec<u8>,
     pub(crate) path2: Vec<u8>,
     pub(crate) iovecs: Vec<libc::iovec>,
     pub(crate) ts: Timespec,
+}
+
+/// Path bytes every record can hold without allocating.
+const PATH_CAPACITY: usize = 256;
+/// Iovecs every record can hold without allocating.
+const IOVEC_CAPACITY: usize = 8;
+
+impl Default for Args {
+    fn default() -> Args {
+        Args {
+            path: Vec::with_capacity(PATH_CAPACITY),
+            path2: Vec::new(),
+            iovecs: Vec::with_capacity(IOVEC_CAPACITY),
+            ts: Timespec::new(),
+        }
+    }
 }
 
 impl Args {
@@ -62,7 +78,7 @@ pub(crate) struct Record {
     /// The operation's own final CQE, saved while `outstanding` is still non-zero.
     pub(crate) res: i32,
     pub(crate) userdata: *mut c_void,
-    pub(crate) cb: Option<OpCallback>,
+    pub(crate) cb: OpCallback,
     pub(crate) args: Args,
     /// The deadline's timespec, read by the kernel's linked timeout.
     pub(crate) deadline: Timespec,
@@ -91,17 +107,11 @@ impl Record {
         let res = self.kind.final_res(self.res);
         // A linked timeout that fires cancels its operation; some operations report that as
         // -EINTR rather than -ECANCELED. Either way the deadline is what ended it (SPEC §3.5).
-        if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) {
-            -libc::ETIMEDOUT
-        } else {
-            res
-        }
+        if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) { -libc::ETIMEDOUT } else { res }
     }
 }
 
 /// A nanosecond count as the kernel's timespec.
 pub(crate) fn timespec_from_ns(ns: u64) -> Timespec {
-    Timespec::new()
-        .sec(ns / 1_000_000_000)
-        .nsec((ns % 1_000_000_000) as u32)
+    Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32)
 }

@@ -48,9 +48,7 @@ unsafe impl Operation for Read {
     const TAKES_FD: bool = true;
     fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let len = check_buf(self.buf, self.len)?;
-        Ok(opcode::Read::new(Fd(check_fd(self.fd)?), self.buf, len)
-            .offset(self.offset)
-            .build())
+        Ok(opcode::Read::new(Fd(check_fd(self.fd)?), self.buf, len).offset(self.offset).build())
     }
 }
 
@@ -59,9 +57,7 @@ unsafe impl Operation for Write {
     const TAKES_FD: bool = true;
     fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let len = check_buf(self.buf, self.len)?;
-        Ok(opcode::Write::new(Fd(check_fd(self.fd)?), self.buf, len)
-            .offset(self.offset)
-            .build())
+        Ok(opcode::Write::new(Fd(check_fd(self.fd)?), self.buf, len).offset(self.offset).build())
     }
 }
 
@@ -101,9 +97,7 @@ unsafe impl Operation for Readv {
         let fd = check_fd(self.fd)?;
         // SAFETY: `Readv`'s contract (the C API's) is that `iov` holds `iovcnt` iovecs.
         let (iov, n) = unsafe { copy_iovecs(args, self.iov, self.iovcnt)? };
-        Ok(opcode::Readv::new(Fd(fd), iov, n)
-            .offset(self.offset)
-            .build())
+        Ok(opcode::Readv::new(Fd(fd), iov, n).offset(self.offset).build())
     }
 }
 
@@ -114,8 +108,6 @@ unsafe impl Operation for Writev {
         let fd = check_fd(self.fd)?;
         // SAFETY: `Writev`'s contract (the C API's) is that `iov` holds `iovcnt` iovecs.
         let (iov, n) = unsafe { copy_iovecs(args, self.iov, self.iovcnt)? };
-        Ok(opcode::Writev::new(Fd(fd), iov, n)
-            .offset(self.offset)
-            .build())
+        Ok(opcode::Writev::new(Fd(fd), iov, n).offset(self.offset).build())
     }
 }

@@ -25,10 +25,7 @@ pub(crate) struct OpTable {
 
 impl OpTable {
     pub(crate) fn new() -> OpTable {
-        OpTable {
-            pages: Vec::new(),
-            free: Vec::new(),
-        }
+        OpTable { pages: Vec::new(), free: Vec::new() }
     }
 
     /// Takes a free record, growing the table by a page when none is left.
@@ -50,21 +47,14 @@ impl OpTable {
         let record = self.at_mut(index);
         debug_assert!(record.live);
         record.live = false;
-        record.generation = if record.generation >= MAX_GENERATION {
-            1
-        } else {
-            record.generation + 1
-        };
+        record.generation = if record.generation >= MAX_GENERATION { 1 } else { record.generation + 1 };
         self.free.push(index);
     }
 
     /// The live record an id names, or `None` when the id is unknown or stale.
     pub(crate) fn get_mut(&mut self, id: i64) -> Option<&mut Record> {
         let (index, generation) = split_id(id)?;
-        let record = self
-            .pages
-            .get_mut(index as usize >> PAGE_SHIFT)?
-            .get_mut(index as usize & (PAGE_SIZE - 1))?;
+        let record = self.pages.get_mut(index as usize >> PAGE_SHIFT)?.get_mut(index as usize & (PAGE_SIZE - 1))?;
         (record.live && record.generation == generation).then_some(record)
     }
 
@@ -84,11 +74,9 @@ impl OpTable {
         }
         self.free.try_reserve(PAGE_SIZE).ok()?;
         self.pages.try_reserve(1).ok()?;
-        self.pages
-            .push((0..PAGE_SIZE).map(|_| Record::default()).collect());
+        self.pages.push((0..PAGE_SIZE).map(|_| Record::default()).collect());
         // Hand out low indexes first: push in reverse so `pop` yields `base` next.
-        self.free
-            .extend((base..base + PAGE_SIZE).rev().map(|i| i as u32));
+        self.free.extend((base..base + PAGE_SIZE).rev().map(|i| i as u32));
         Some(())
     }
 }
@@ -118,11 +106,7 @@ mod tests {
         t.release(split_id(a).unwrap().0);
         assert!(!t.contains(a), "a released id must be stale");
         let (b, _) = t.alloc().unwrap();
-        assert_eq!(
-            split_id(a).unwrap().0,
-            split_id(b).unwrap().0,
-            "the record is reused"
-        );
+        assert_eq!(split_id(a).unwrap().0, split_id(b).unwrap().0, "the record is reused");
         assert_ne!(a, b, "but under a new generation");
         assert!(t.contains(b) && !t.contains(a));
     }

@@ -22,17 +22,10 @@ impl Log {
         (self as *mut Log).cast()
     }
     pub fn finals_for(&self, op: i64) -> usize {
-        self.0
-            .iter()
-            .filter(|s| s.op == op && s.flags & asyncring::AR_COMPLETION_MORE == 0)
-            .count()
+        self.0.iter().filter(|s| s.op == op && s.flags & asyncring::AR_COMPLETION_MORE == 0).count()
     }
     pub fn res_of(&self, op: i64) -> i32 {
-        self.0
-            .iter()
-            .find(|s| s.op == op)
-            .expect("no completion")
-            .res
+        self.0.iter().find(|s| s.op == op).expect("no completion").res
     }
 }
 
@@ -41,11 +34,7 @@ pub unsafe extern "C" fn record(ud: *mut c_void, c: *const Completion) {
     unsafe {
         let log = &mut *(ud as *mut Log);
         let c = &*c;
-        log.0.push(Seen {
-            op: c.op,
-            res: c.res,
-            flags: c.flags,
-        });
+        log.0.push(Seen { op: c.op, res: c.res, flags: c.flags });
     }
 }
 

@@ -1,0 +1,127 @@
+# libasyncring — build, install, test, demo.
+#
+#   make                 build the shared and static libraries (release)
+#   make test            every test: Rust, C (ASan), header, symbols, Zig, Swift
+#   make demo            the library at work: the example under load, with figures
+#   make bench           the benchmark suite (bench/RESULTS.md)
+#   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
+#   make header          regenerate include/asyncring.h (pinned cbindgen)
+
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+MAJOR      := $(word 1,$(subst ., ,$(VERSION)))
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+CC         ?= cc
+CARGO      ?= cargo
+
+RELEASE    := target/release
+SONAME     := libasyncring.so.$(MAJOR)
+REALNAME   := libasyncring.so.$(VERSION)
+BUILD      := build
+# Tests build against an installed copy of the library, the way users do.
+TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
+TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
+CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
+
+.PHONY: all lib header check-header check-symbols install uninstall test test-rust test-c \
+        test-header test-examples examples demo bench clean
+
+all: lib
+
+lib:
+	$(CARGO) build --release --lib
+
+$(BUILD)/asyncring.pc: asyncring.pc.in Cargo.toml
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# --- generated header (committed) ---------------------------------------------------------
+CBINDGEN = $(shell scripts/provision-cbindgen.sh)
+
+header:
+	$(CBINDGEN) --quiet --config cbindgen.toml --crate asyncring --output include/asyncring.h
+
+check-header:
+	@mkdir -p $(BUILD)
+	$(CBINDGEN) --quiet --config cbindgen.toml --crate asyncring --output $(BUILD)/asyncring.h
+	@diff -u include/asyncring.h $(BUILD)/asyncring.h \
+	  || { echo "FAIL: include/asyncring.h is stale: run 'make header' and commit it"; exit 1; }
+	@echo "ok: include/asyncring.h is up to date"
+
+check-symbols: lib
+	@nm -D --defined-only $(RELEASE)/libasyncring.so | awk '{print $$3}' | sort > $(BUILD)/symbols.txt
+	@diff -u include/asyncring.symbols $(BUILD)/symbols.txt \
+	  || { echo "FAIL: exported symbols differ from include/asyncring.symbols"; exit 1; }
+	@echo "ok: exported symbols match include/asyncring.symbols"
+
+# --- install -------------------------------------------------------------------------------
+install: lib $(BUILD)/asyncring.pc
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(RELEASE)/libasyncring.so $(DESTDIR)$(LIBDIR)/$(REALNAME)
+	ln -sf $(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libasyncring.so
+	install -m 644 $(RELEASE)/libasyncring.a $(DESTDIR)$(LIBDIR)/libasyncring.a
+	install -m 644 include/asyncring.h $(DESTDIR)$(INCLUDEDIR)/asyncring.h
+	install -m 644 $(BUILD)/asyncring.pc $(DESTDIR)$(PKGCONFIGDIR)/asyncring.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/$(REALNAME) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	      $(DESTDIR)$(LIBDIR)/libasyncring.so $(DESTDIR)$(LIBDIR)/libasyncring.a \
+	      $(DESTDIR)$(INCLUDEDIR)/asyncring.h $(DESTDIR)$(PKGCONFIGDIR)/asyncring.pc
+
+# A private install for tests and examples (a sub-make so PREFIX is set for the .pc file).
+$(TEST_PREFIX)/.stamp: lib asyncring.pc.in include/asyncring.h
+	rm -f $(BUILD)/asyncring.pc
+	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) DESTDIR=
+	rm -f $(BUILD)/asyncring.pc
+	touch $@
+
+# --- tests ---------------------------------------------------------------------------------
+test: test-rust check-header check-symbols test-header test-c test-examples
+	@echo "make test: all suites passed"
+
+test-rust:
+	$(CARGO) test --quiet
+
+C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/t_*.c))))
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/harness.h $(TEST_PREFIX)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_TEST) $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
+	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib -lpthread
+
+test-c: $(addprefix $(BUILD)/tests/,$(C_TESTS))
+	@tests/c/run.sh $(addprefix $(BUILD)/tests/,$(C_TESTS))
+
+# The header compiles on its own, as C11 and as C++17, from the installed prefix.
+test-header: $(TEST_PREFIX)/.stamp
+	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I$(TEST_PREFIX)/include tests/header/alone.c
+	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -I$(TEST_PREFIX)/include -x c++ tests/header/alone.c
+	@echo "ok: asyncring.h compiles alone as C11 and C++17"
+
+# --- demo ----------------------------------------------------------------------------------
+$(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
+	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib
+
+EXAMPLES := $(addprefix $(BUILD)/examples/,checksum host_loop)
+
+examples: $(EXAMPLES)
+
+demo: $(BUILD)/examples/checksum
+	@$(BUILD)/examples/checksum
+
+# The examples run as tests too: they must build warning-free and do what they print.
+test-examples: $(EXAMPLES)
+	@$(BUILD)/examples/checksum /proc/self/exe >/dev/null && echo "ok: examples/c/checksum"
+	@printf 'hello\n' | $(BUILD)/examples/host_loop | grep -q 'read 6 bytes: hello' && echo "ok: examples/c/host_loop"
+
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
