@@ -69,6 +69,11 @@ struct statx;
 // The `fd` argument is an index into the ring's registered files (`IOSQE_FIXED_FILE`).
 #define AR_OP_FIXED_FILE (1 << 4)
 
+// For a multishot receive from a buffer group: when the group runs dry, do not end the
+// operation with `-ENOBUFS`; park it and re-arm it as soon as a buffer is recycled, so a
+// burst never silently ends a stream. The data waits in the socket meanwhile.
+#define AR_OP_REARM (1 << 5)
+
 // io_uring is usable.
 #define AR_PROBE_OK 0
 
@@ -95,6 +100,9 @@ struct statx;
 
 // Patch version: fixes.
 #define AR_VERSION_PATCH 0
+
+// A buffer group (`ar_bufgroup`).
+typedef struct ar_bufgroup ar_bufgroup;
 
 // A ring: see the module documentation.
 typedef struct ar_ring ar_ring;
@@ -201,6 +209,8 @@ typedef struct ar_probe {
 
 
 
+
+
 // Deliver what is ready and return; never blocks. For host loops, after the notification
 // fd polled readable.
 #define AR_RUN_NOWAIT 0
@@ -214,6 +224,49 @@ typedef struct ar_probe {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+// Creates a buffer group of `count` buffers of `size` bytes, registered with `ring`, for
+// `ar_op_recv_multishot`.
+//
+// Parameters: `ring`: the owning ring; `count`: a power of two, 1 to 32768; `size`: bytes
+// per buffer (> 0); `out_group`: receives the group.
+//
+// Returns: 0, or `-EINVAL` (NULL pointers, bad count or size), `-ENOMEM`, `-EBUSY`
+// (another thread is using the ring), `-ENOSPC` (no group id left).
+//
+// Memory and lifetimes: the library maps `count * size` bytes; free the group with
+// `ar_bufgroup_free` (before or after its ring: either order is safe).
+//
+// Thread safety: the thread using the ring.
+int ar_bufgroup_new(struct ar_ring *ring, uint32_t count, uint32_t size, struct ar_bufgroup **out_group);
+
+// Frees a buffer group. Operations still using it are cancelled (each gets its final
+// callback, usually `-ECANCELED`) and its memory is released after the last one; the kernel
+// never writes into freed memory. Buffers delivered after this call are valid during their
+// callback only. NULL is a no-op.
+//
+// Parameters: `group`: the group, or NULL.
+//
+// Returns: nothing. Calling it while another thread uses the ring aborts with a message.
+//
+// Memory and lifetimes: buffers still lent out become invalid: copy or hand back what you
+// need first. `group` is invalid afterwards.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+void ar_bufgroup_free(struct ar_bufgroup *group);
+
+// Hands buffer `buf_id` (from a completion with `AR_COMPLETION_BUFFER`) back to the group,
+// and re-arms any receive parked for lack of buffers (`AR_OP_REARM`).
+//
+// Parameters: `group`: the group the completion's buffer came from; `buf_id`: its id.
+//
+// Returns: 0, or `-EINVAL` (NULL group, `buf_id` out of range, or a buffer not lent out:
+// a double recycle), `-EBUSY` (another thread is using the ring).
+//
+// Memory and lifetimes: the buffer must not be used afterwards.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int ar_bufgroup_recycle(struct ar_bufgroup *group, uint16_t buf_id);
 
 // Queues a no-op; it completes with 0.
 //
@@ -407,6 +460,202 @@ int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_op
 // Thread safety: the thread using the ring (also from inside a callback).
 int64_t ar_op_cancel_fd(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
+// Queues `socket(domain, type, protocol)`; `res` is the new socket fd.
+//
+// Parameters: as `socket(2)` (`SOCK_NONBLOCK`/`SOCK_CLOEXEC` may be or'ed into `type`).
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_socket(struct ar_ring *ring, int domain, int type, int protocol, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `connect(fd, addr, addrlen)`; `res` is 0 once connected.
+//
+// Parameters: `addr`, `addrlen`: the peer address (at most `sizeof(struct sockaddr_storage)`).
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: the address is copied and may be freed at once.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_connect(struct ar_ring *ring, int fd, const struct sockaddr *addr, socklen_t addrlen, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `accept4(fd, NULL, NULL, flags)`; `res` is the new connection's fd.
+//
+// Parameters: `fd`: a listening socket; `flags`: `SOCK_NONBLOCK`, `SOCK_CLOEXEC`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_accept(struct ar_ring *ring, int fd, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a multishot accept: one callback per accepted connection (`res` the new fd,
+// `AR_COMPLETION_MORE` set), until an error, a cancel or teardown ends it with a final
+// callback (without `AR_COMPLETION_MORE`).
+//
+// Parameters: as `ar_op_accept`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_accept_multishot(struct ar_ring *ring, int fd, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `send(fd, buf, len, flags)`; `res` is the byte count sent (possibly short unless
+// `MSG_WAITALL` is given).
+//
+// Parameters: `buf`, `len`: the data (`len` <= `INT_MAX`); `flags`: `MSG_*`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: `buf` must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_send(struct ar_ring *ring, int fd, const void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `recv(fd, buf, len, flags)`; `res` is the byte count (0 at end of stream).
+//
+// Parameters: `buf`, `len`: the destination; `flags`: `MSG_*`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: `buf` must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_recv(struct ar_ring *ring, int fd, void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a multishot receive into buffer group `group`: one callback per arrival, carrying
+// a buffer (`AR_COMPLETION_BUFFER`, `buf`, `buf_id`, `res` bytes) and `AR_COMPLETION_MORE`,
+// until end of stream (`res` 0), an error, or a cancel ends it with a final callback.
+// When the group runs dry the kernel ends it with `-ENOBUFS`; with `AR_OP_REARM` in
+// `opts->flags` the library instead keeps it (same id, no callback) and re-arms it when a
+// buffer is recycled, so a burst never ends a stream.
+//
+// Parameters: `group`: a buffer group of this ring (another ring's → `-EINVAL`);
+// `flags`: `MSG_*`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: each buffer is lent until `ar_bufgroup_recycle`; the group must
+// not be freed while you still use a lent buffer.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_recv_multishot(struct ar_ring *ring, int fd, struct ar_bufgroup *group, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a zero-copy send (6.0). Exactly one callback: `res` is the byte count, delivered
+// only after the kernel has also released the buffer (its notification is handled here).
+//
+// Parameters: as `ar_op_send`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: `buf` must stay valid and unmodified until the callback; after it,
+// the buffer is yours again.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_send_zc(struct ar_ring *ring, int fd, const void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `sendmsg(fd, msg, flags)`; `res` is the byte count.
+//
+// Parameters: `msg`: the message header.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: the header, its iovec array, address and control data are copied;
+// the data buffers must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_sendmsg(struct ar_ring *ring, int fd, const struct msghdr *msg, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `recvmsg(fd, msg, flags)`; `res` is the byte count, and the kernel fills
+// `msg->msg_flags`, `msg_namelen` and `msg_controllen`.
+//
+// Parameters: `msg`: the message header.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: `msg` and everything it points to must stay valid until the final
+// callback (the kernel writes into them).
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_recvmsg(struct ar_ring *ring, int fd, struct msghdr *msg, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `shutdown(fd, how)`.
+//
+// Parameters: `how`: `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR` (else `-EINVAL`).
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_shutdown(struct ar_ring *ring, int fd, int how, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a one-shot poll of `fd` for `events` (`POLLIN`, `POLLOUT`, …); `res` is the ready
+// mask.
+//
+// Parameters: `events`: a `poll(2)` event mask.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_poll(struct ar_ring *ring, int fd, uint32_t events, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a multishot poll: a callback with `AR_COMPLETION_MORE` each time `fd` becomes
+// ready, until cancelled (final callback `-ECANCELED`) or an error.
+//
+// Parameters: `events`: a `poll(2)` event mask.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_poll_multishot(struct ar_ring *ring, int fd, uint32_t events, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.
+//
+// Parameters: offsets are -1 for "none" (required for pipes); `len` <= `UINT32_MAX`;
+// `flags`: `SPLICE_F_*`.
+//
+// Returns: the operation id, or `-errno` as in the module contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_splice(struct ar_ring *ring, int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a read into registered buffer `buf_index` (see `ar_ring_register_buffers`).
+//
+// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_read`.
+//
+// Returns: the operation id, or `-errno` as in the module contract; a range outside the
+// registered buffer completes with `-EFAULT`.
+//
+// Memory and lifetimes: the registered buffer must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_read_fixed(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
+//
+// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_write`.
+//
+// Returns: the operation id, or `-errno` as in the module contract; a range outside the
+// registered buffer completes with `-EFAULT`.
+//
+// Memory and lifetimes: the registered buffer must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback).
+int64_t ar_op_write_fixed(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
 // Fills `*out_config` with the defaults: 256 SQ entries, 1024 CQ entries, no flags.
 //
 // Parameters: `out_config`: where to write; NULL does nothing.
@@ -551,6 +800,66 @@ const char *ar_strerror(int err);
 //
 // Thread safety: any thread.
 const char *ar_version(void);
+
+// Registers `count` buffers for `ar_op_read_fixed`/`ar_op_write_fixed`, which name one by
+// its index in `iovs`.
+//
+// Parameters: `ring`; `iovs`, `count`: 1 to 16384 buffers.
+//
+// Returns: 0, or `-EINVAL` (NULL pointers, bad count), `-EBUSY` (buffers already registered,
+// or another thread is using the ring), `-ENOMEM`/`-EFAULT` from the kernel.
+//
+// Memory and lifetimes: the array is read during the call; the buffers must stay valid
+// until `ar_ring_unregister_buffers` or `ar_ring_free`.
+//
+// Thread safety: the thread using the ring.
+int ar_ring_register_buffers(struct ar_ring *ring, const struct iovec *iovs, uint32_t count);
+
+// Unregisters the ring's registered buffers.
+//
+// Parameters: `ring`.
+//
+// Returns: 0, or `-ENXIO` (none registered), `-EINVAL`, `-EBUSY`.
+//
+// Memory and lifetimes: the buffers are yours again once operations using them completed.
+//
+// Thread safety: the thread using the ring.
+int ar_ring_unregister_buffers(struct ar_ring *ring);
+
+// Registers `count` file descriptors: with `AR_OP_FIXED_FILE` an operation's `fd` is an
+// index into this table, which saves the kernel a lookup per operation.
+//
+// Parameters: `ring`; `fds`, `count`: descriptors, `-1` for an empty slot.
+//
+// Returns: 0, or `-EINVAL`, `-EBUSY` (files already registered), `-EBADF`, `-EMFILE`.
+//
+// Memory and lifetimes: the array is read during the call; the kernel holds its own
+// references, so closing a registered fd does not remove it from the table.
+//
+// Thread safety: the thread using the ring.
+int ar_ring_register_files(struct ar_ring *ring, const int *fds, uint32_t count);
+
+// Replaces `count` registered files from slot `offset` (`-1` empties a slot).
+//
+// Parameters: `ring`; `offset`: the first slot; `fds`, `count`: the new descriptors.
+//
+// Returns: the number of slots updated, or `-EINVAL`, `-ENXIO` (no table), `-EBADF`.
+//
+// Memory and lifetimes: the array is read during the call.
+//
+// Thread safety: the thread using the ring.
+int ar_ring_update_files(struct ar_ring *ring, uint32_t offset, const int *fds, uint32_t count);
+
+// Unregisters the ring's file table.
+//
+// Parameters: `ring`.
+//
+// Returns: 0, or `-ENXIO` (none registered), `-EINVAL`, `-EBUSY`.
+//
+// Memory and lifetimes: none.
+//
+// Thread safety: the thread using the ring.
+int ar_ring_unregister_files(struct ar_ring *ring);
 
 #ifdef __cplusplus
 }  // extern "C"

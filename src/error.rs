@@ -29,6 +29,7 @@ impl Errno {
     pub const ESHUTDOWN: Errno = Errno(libc::ESHUTDOWN);
     pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
     pub const ENOBUFS: Errno = Errno(libc::ENOBUFS);
+    pub const ENOSPC: Errno = Errno(libc::ENOSPC);
     /// What a panic caught at the C boundary becomes. It means a bug in this library.
     pub const INTERNAL: Errno = Errno(libc::ENOTRECOVERABLE);
 

@@ -6,6 +6,7 @@
 //! [`Ring::run`] delivers completions. See `README.md` and `include/asyncring.h` for the
 //! model and the guarantees.
 
+pub mod buf;
 pub mod completion;
 pub mod config;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod op;
 mod owner;
 mod post;
 pub mod probe;
+mod register;
 pub mod ring;
 pub mod version;
 

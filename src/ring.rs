@@ -24,12 +24,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
-use crate::completion::{AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
+use crate::buf::BufGroup;
+use crate::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
 use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
 use crate::error::Errno;
 use crate::op::table::{OpTable, split_id};
 use crate::op::{
-    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, KNOWN_OP_FLAGS, OpOpts, Operation,
+    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, OpOpts,
+    Operation, Step,
 };
 use crate::owner::{Claim, Owner};
 use crate::post::{PostQueue, Posted};
@@ -41,6 +43,8 @@ const TAG_DEADLINE: u64 = 1 << 63;
 const TAG_INTERNAL: u64 = 1 << 62;
 const INTERNAL_WAKE: u64 = TAG_INTERNAL | 1;
 const INTERNAL_CANCEL: u64 = TAG_INTERNAL | 2;
+/// A cancel of one operation the library issued itself (freeing a group in use).
+pub(crate) const INTERNAL_CANCEL_OP: u64 = TAG_INTERNAL | 3;
 
 /// How many CQEs `deliver` copies out of the completion queue at a time.
 const CQE_BATCH: usize = 32;
@@ -58,23 +62,23 @@ pub enum RunMode {
 
 /// One SQE waiting in the backlog, and whether the next one belongs to the same chain.
 #[derive(Clone)]
-struct Pending {
-    entry: squeue::Entry,
-    links_next: bool,
+pub(crate) struct Pending {
+    pub(crate) entry: squeue::Entry,
+    pub(crate) links_next: bool,
 }
 
 /// Everything only the thread holding the ring's claim may touch.
-struct State {
-    table: OpTable,
+pub(crate) struct State {
+    pub(crate) table: OpTable,
     backlog: VecDeque<Pending>,
     /// The last operation queued asked to be linked to the next one.
     chain_open: bool,
     /// Ids of operations finished without a kernel CQE (never submitted), to be delivered.
-    ready: Vec<i64>,
+    pub(crate) ready: Vec<i64>,
     /// User operations pushed into the submission queue since the last `io_uring_enter`.
     sq_ops: u32,
     /// Internal requests the kernel still owes a CQE.
-    internal_inflight: u32,
+    pub(crate) internal_inflight: u32,
     cancel_all_in_flight: bool,
     wake_armed: bool,
     /// Inside `run` (or teardown): `run` and `free` are refused from callbacks.
@@ -83,13 +87,15 @@ struct State {
     closing: bool,
     /// Posted work being run; keeps its capacity so draining allocates nothing.
     posted: Vec<Posted>,
+    /// Buffer groups registered with this ring and not yet released.
+    pub(crate) groups: Vec<*mut BufGroup>,
 }
 
 /// A ring: see the module documentation.
 pub struct Ring {
-    uring: IoUring,
+    pub(crate) uring: IoUring,
     state: UnsafeCell<State>,
-    owner: Owner,
+    pub(crate) owner: Owner,
     posts: PostQueue,
     notify: OwnedFd,
     /// User operations queued and not yet finally completed. Atomic so any thread may read it.
@@ -139,19 +145,7 @@ impl Ring {
         uring.submitter().register_eventfd(notify.as_raw_fd())?;
         let ring = Box::new(Ring {
             uring,
-            state: UnsafeCell::new(State {
-                table: OpTable::new(),
-                backlog: VecDeque::new(),
-                chain_open: false,
-                ready: Vec::new(),
-                sq_ops: 0,
-                internal_inflight: 0,
-                cancel_all_in_flight: false,
-                wake_armed: false,
-                running: false,
-                closing: false,
-                posted: Vec::new(),
-            }),
+            state: UnsafeCell::new(State::new()),
             owner: Owner::default(),
             posts: PostQueue::new()?,
             notify,
@@ -183,7 +177,7 @@ impl Ring {
     ///
     /// The caller holds the ring's claim, and no other reference into the state is live.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn state(&self) -> &mut State {
+    pub(crate) unsafe fn state(&self) -> &mut State {
         // SAFETY: the caller's contract.
         unsafe { &mut *self.state.get() }
     }
@@ -215,6 +209,18 @@ impl Ring {
         if st.closing {
             return Err(Errno::ESHUTDOWN);
         }
+        let group_use = op.buf_group();
+        if let Some(g) = &group_use {
+            // SAFETY: a non-NULL group pointer came from `new_group` and is not yet freed
+            // (the C contract); we only read its owner and state under our claim.
+            let group = unsafe { g.group.as_ref() }.ok_or(Errno::EINVAL)?;
+            // SAFETY: we hold the claim of the group's ring (checked just below).
+            if !std::ptr::eq(group.ring, self) || unsafe { group.state() }.freed {
+                return Err(Errno::EINVAL);
+            }
+        } else if opts.flags & AR_OP_REARM != 0 {
+            return Err(Errno::EINVAL);
+        }
         let (id, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
         let entry = match op.prepare(&mut rec.args) {
             Ok(entry) => entry,
@@ -228,6 +234,21 @@ impl Ring {
         rec.cb = Some(cb);
         rec.deadline_fired = false;
         rec.res = 0;
+        rec.parked = false;
+        rec.buf = None;
+        rec.group = std::ptr::null_mut();
+        rec.rearm = None;
+        if let Some(g) = group_use {
+            rec.group = g.group;
+            rec.fd = g.fd;
+            // SAFETY: validated above; we hold the claim.
+            unsafe { (*g.group).state() }.users += 1;
+            if opts.flags & AR_OP_REARM != 0 {
+                // A re-arm is a fresh, unlinked submission of the same request.
+                let keep = sqe_flags(opts.flags & (AR_OP_ASYNC | AR_OP_FIXED_FILE));
+                rec.rearm = Some(entry.clone().flags(keep).user_data(id as u64));
+            }
+        }
         let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
         let flags = sqe_flags(opts.flags);
         if opts.timeout_ns == 0 {
@@ -469,36 +490,54 @@ impl Ring {
         }
         // SAFETY: the caller holds the claim; the borrow ends before any callback.
         let st = unsafe { self.state() };
-        let deadline = user_data & TAG_DEADLINE != 0;
         let id = (user_data & !TAG_DEADLINE) as i64;
         let Some(rec) = st.table.get_mut(id) else {
             // A record lives until the kernel owes it nothing, so this cannot happen.
             debug_assert!(false, "CQE for unknown operation {id:#x}");
             return 0;
         };
-        if deadline {
+        if user_data & TAG_DEADLINE != 0 {
             rec.deadline_fired = res == -libc::ETIME;
-        } else if cqueue::more(cqe_flags) {
-            // An intermediate completion of a multishot operation.
-            let c = Completion {
-                ring: self.as_ptr(),
-                op: id,
-                res,
-                flags: AR_COMPLETION_MORE,
-                buf: std::ptr::null_mut(),
-                buf_id: 0,
-            };
-            let (userdata, cb) = (rec.userdata, rec.cb);
-            if let Some(cb) = cb {
-                // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-                unsafe { cb(userdata, &c) };
-            }
-            return 1;
+            rec.outstanding -= 1;
         } else {
-            rec.res = res;
+            let buf = cqueue::buffer_select(cqe_flags);
+            match rec.kind.step(cqe_flags) {
+                Step::More => {
+                    let (group, userdata, cb) = (rec.group, rec.userdata, rec.cb);
+                    let c = self.completion(id, res, AR_COMPLETION_MORE, group, buf);
+                    if let Some(cb) = cb {
+                        // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+                        unsafe { cb(userdata, &c) };
+                    }
+                    self.after_buffer_callback(group, &c);
+                    return 1;
+                }
+                // The buffer stays the kernel's until the notification: hold the result.
+                Step::FinalThenNotif => rec.res = res,
+                Step::Notif => rec.outstanding -= 1,
+                Step::Final if res == -libc::ENOBUFS && rec.rearm.is_some() => {
+                    // AR_OP_REARM: park instead of ending; a recycled buffer re-arms it.
+                    rec.outstanding -= 1;
+                    rec.parked = true;
+                    let group = rec.group;
+                    // SAFETY: a record's group outlives the record; we hold the claim.
+                    let gs = unsafe { (*group).state() };
+                    gs.parked.push(id);
+                    // Buffers may have come back while the kernel was failing this request.
+                    // SAFETY: as above.
+                    if unsafe { &*group }.has_free_buffers() {
+                        self.unpark(group);
+                    }
+                    return 0;
+                }
+                Step::Final => {
+                    rec.res = res;
+                    rec.buf = buf;
+                    rec.outstanding -= 1;
+                }
+            }
         }
-        rec.outstanding -= 1;
-        if rec.outstanding == 0 { self.finish(id) } else { 0 }
+        if rec.outstanding == 0 && !rec.parked { self.finish(id) } else { 0 }
     }
 
     fn settle_internal(&self, user_data: u64, _res: i32) {
@@ -512,26 +551,47 @@ impl Ring {
                 self.arm_wake();
             }
             INTERNAL_CANCEL => st.cancel_all_in_flight = false,
+            INTERNAL_CANCEL_OP => {}
             _ => debug_assert!(false, "unknown internal CQE {user_data:#x}"),
         }
     }
 
+    /// The completion the user sees; lends the buffer `buf` of `group` if there is one.
+    fn completion(&self, id: i64, res: i32, flags: u32, group: *mut BufGroup, buf: Option<u16>) -> Completion {
+        let mut c = Completion { ring: self.as_ptr(), op: id, res, flags, buf: std::ptr::null_mut(), buf_id: 0 };
+        // SAFETY: a record's group outlives the record.
+        if let (Some(bid), Some(g)) = (buf, unsafe { group.as_ref() }) {
+            if u32::from(bid) < g.count() {
+                g.lend(bid);
+                c.flags |= AR_COMPLETION_BUFFER;
+                c.buf = g.buf_ptr(bid).cast();
+                c.buf_id = bid;
+            }
+        }
+        c
+    }
+
+    /// After a callback that got a buffer from a group the user already freed: nobody can
+    /// recycle it any more, so take it back here.
+    fn after_buffer_callback(&self, group: *mut BufGroup, c: &Completion) {
+        // SAFETY: a record's group outlives the record; we hold the claim.
+        if let Some(g) = unsafe { group.as_ref() } {
+            // SAFETY: as above.
+            if c.flags & AR_COMPLETION_BUFFER != 0 && unsafe { g.state() }.freed {
+                let _ = g.recycle(c.buf_id);
+            }
+        }
+    }
+
     /// Delivers the final completion of `id` and frees its record. Returns 1.
-    fn finish(&self, id: i64) -> u32 {
+    pub(crate) fn finish(&self, id: i64) -> u32 {
         // SAFETY: the caller holds the claim; the borrow ends before the callback.
         let st = unsafe { self.state() };
-        let Some(rec) = st.table.get_mut(id) else {
-            return 0;
-        };
-        let c = Completion {
-            ring: self.as_ptr(),
-            op: id,
-            res: rec.final_res(),
-            flags: 0,
-            buf: std::ptr::null_mut(),
-            buf_id: 0,
-        };
+        let Some(rec) = st.table.get_mut(id) else { return 0 };
+        let group = std::mem::replace(&mut rec.group, std::ptr::null_mut());
+        let c = self.completion(id, rec.final_res(), 0, group, rec.buf.take());
         let (userdata, cb) = (rec.userdata, rec.cb.take());
+        rec.rearm = None;
         // Free first: inside its final callback the operation is finished, so cancelling its
         // id reports -ENOENT and the record may serve an operation the callback queues.
         st.table.release(split_id(id).map_or(0, |(i, _)| i));
@@ -539,6 +599,16 @@ impl Ring {
         if let Some(cb) = cb {
             // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
             unsafe { cb(userdata, &c) };
+        }
+        // The group stays alive through the callback (its buffer may be in use there).
+        if !group.is_null() {
+            self.after_buffer_callback(group, &c);
+            // SAFETY: a record's group outlives the record; we hold the claim.
+            let gs = unsafe { (*group).state() };
+            gs.users -= 1;
+            if gs.freed && gs.users == 0 {
+                self.destroy_group(group);
+            }
         }
         1
     }
@@ -592,6 +662,17 @@ impl Ring {
             let st = unsafe { self.state() };
             st.closing = true;
             st.running = true;
+            // Parked receives wait for buffers that will not come back now.
+            for &g in &st.groups {
+                // SAFETY: registered groups are alive; we hold the claim.
+                for id in std::mem::take(&mut unsafe { (*g).state() }.parked) {
+                    if let Some(rec) = st.table.get_mut(id) {
+                        rec.parked = false;
+                        rec.res = -libc::ECANCELED;
+                        st.ready.push(id);
+                    }
+                }
+            }
             while let Some(p) = st.backlog.pop_front() {
                 let ud = p.entry.get_user_data();
                 if ud & TAG_INTERNAL != 0 {
@@ -638,6 +719,17 @@ impl Ring {
             idle = types::Timespec::new().nsec(100_000_000);
         }
         let _ = self.uring.submitter().unregister_eventfd();
+        // Groups the user has not freed outlive the ring: unregister them and leave their
+        // memory to ar_bufgroup_free.
+        // SAFETY: we hold the claim; every callback has returned.
+        let st = unsafe { self.state() };
+        for g in st.groups.drain(..) {
+            // SAFETY: registered groups are alive.
+            let group = unsafe { &*g };
+            let _ = self.uring.submitter().unregister_buf_ring(group.bgid);
+            // SAFETY: as above.
+            unsafe { group.state() }.orphaned = true;
+        }
         true
     }
 }
@@ -646,31 +738,33 @@ impl Drop for Ring {
     fn drop(&mut self) {
         if !self.shutdown() {
             // The kernel may still write into records: leak them.
-            let st = std::mem::replace(
-                self.state.get_mut(),
-                State {
-                    table: OpTable::new(),
-                    backlog: VecDeque::new(),
-                    chain_open: false,
-                    ready: Vec::new(),
-                    sq_ops: 0,
-                    internal_inflight: 0,
-                    cancel_all_in_flight: false,
-                    wake_armed: false,
-                    running: false,
-                    closing: true,
-                    posted: Vec::new(),
-                },
-            );
+            let st = std::mem::replace(self.state.get_mut(), State::new());
             std::mem::forget(st);
         }
     }
 }
 
 impl State {
+    fn new() -> State {
+        State {
+            table: OpTable::new(),
+            backlog: VecDeque::new(),
+            chain_open: false,
+            ready: Vec::new(),
+            sq_ops: 0,
+            internal_inflight: 0,
+            cancel_all_in_flight: false,
+            wake_armed: false,
+            running: false,
+            closing: false,
+            posted: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
     /// Pushes the SQEs of one operation: straight into the submission queue when nothing
     /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
-    fn push(&mut self, uring: &IoUring, items: &[Pending], ops: u32) {
+    pub(crate) fn push(&mut self, uring: &IoUring, items: &[Pending], ops: u32) {
         let links_next = items.last().is_some_and(|p| p.links_next);
         if self.backlog.is_empty() && !self.chain_open && !links_next {
             // SAFETY: no other SubmissionQueue exists: the claim serialises callers and none

@@ -7,5 +7,6 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod boundary;
+pub mod bufgroup;
 pub mod op;
 pub mod ring;

@@ -242,3 +242,83 @@ pub extern "C" fn ar_strerror(err: c_int) -> *const c_char {
 pub extern "C" fn ar_version() -> *const c_char {
     crate::version::VERSION_CSTR.as_ptr()
 }
+
+/// Registers `count` buffers for `ar_op_read_fixed`/`ar_op_write_fixed`, which name one by
+/// its index in `iovs`.
+///
+/// Parameters: `ring`; `iovs`, `count`: 1 to 16384 buffers.
+///
+/// Returns: 0, or `-EINVAL` (NULL pointers, bad count), `-EBUSY` (buffers already registered,
+/// or another thread is using the ring), `-ENOMEM`/`-EFAULT` from the kernel.
+///
+/// Memory and lifetimes: the array is read during the call; the buffers must stay valid
+/// until `ar_ring_unregister_buffers` or `ar_ring_free`.
+///
+/// Thread safety: the thread using the ring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_register_buffers(ring: *mut Ring, iovs: *const libc::iovec, count: u32) -> c_int {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { self::ring(ring)?.register_buffers(iovs, count) }.map(|()| 0))
+}
+
+/// Unregisters the ring's registered buffers.
+///
+/// Parameters: `ring`.
+///
+/// Returns: 0, or `-ENXIO` (none registered), `-EINVAL`, `-EBUSY`.
+///
+/// Memory and lifetimes: the buffers are yours again once operations using them completed.
+///
+/// Thread safety: the thread using the ring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_unregister_buffers(ring: *mut Ring) -> c_int {
+    // SAFETY: the caller passes NULL or a live ring.
+    boundary(|| unsafe { self::ring(ring) }?.unregister_buffers().map(|()| 0))
+}
+
+/// Registers `count` file descriptors: with `AR_OP_FIXED_FILE` an operation's `fd` is an
+/// index into this table, which saves the kernel a lookup per operation.
+///
+/// Parameters: `ring`; `fds`, `count`: descriptors, `-1` for an empty slot.
+///
+/// Returns: 0, or `-EINVAL`, `-EBUSY` (files already registered), `-EBADF`, `-EMFILE`.
+///
+/// Memory and lifetimes: the array is read during the call; the kernel holds its own
+/// references, so closing a registered fd does not remove it from the table.
+///
+/// Thread safety: the thread using the ring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_register_files(ring: *mut Ring, fds: *const c_int, count: u32) -> c_int {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { self::ring(ring)?.register_files(fds, count) }.map(|()| 0))
+}
+
+/// Replaces `count` registered files from slot `offset` (`-1` empties a slot).
+///
+/// Parameters: `ring`; `offset`: the first slot; `fds`, `count`: the new descriptors.
+///
+/// Returns: the number of slots updated, or `-EINVAL`, `-ENXIO` (no table), `-EBADF`.
+///
+/// Memory and lifetimes: the array is read during the call.
+///
+/// Thread safety: the thread using the ring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_update_files(ring: *mut Ring, offset: u32, fds: *const c_int, count: u32) -> c_int {
+    // SAFETY: the caller passes valid pointers.
+    boundary(|| unsafe { self::ring(ring)?.update_files(offset, fds, count) }.map(|n| n as c_int))
+}
+
+/// Unregisters the ring's file table.
+///
+/// Parameters: `ring`.
+///
+/// Returns: 0, or `-ENXIO` (none registered), `-EINVAL`, `-EBUSY`.
+///
+/// Memory and lifetimes: none.
+///
+/// Thread safety: the thread using the ring.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_unregister_files(ring: *mut Ring) -> c_int {
+    // SAFETY: the caller passes NULL or a live ring.
+    boundary(|| unsafe { self::ring(ring) }?.unregister_files().map(|()| 0))
+}

@@ -70,7 +70,41 @@ impl Ring {
         if !live {
             return Err(Errno::ENOENT);
         }
+        if self.end_parked(target, -libc::ECANCELED) {
+            // A parked receive (AR_OP_REARM) has no request in the kernel: end it here; the
+            // cancel itself is a no-op that completes with 0.
+            // SAFETY: a nop points at no memory; the callback contract is the caller's.
+            return unsafe { self.queue(super::Nop, opts, userdata, cb) };
+        }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
         unsafe { self.queue(AsyncCancel { target }, opts, userdata, cb) }
+    }
+
+    /// Requests cancellation of operations on `fd` (`AR_CANCEL_ALL`: every one). Receives
+    /// parked for lack of buffers on that fd end with `-ECANCELED` too; the cancel's result
+    /// counts the operations the kernel cancelled.
+    ///
+    /// # Safety
+    ///
+    /// `cb` may be called with `userdata`.
+    pub unsafe fn cancel_fd(
+        &self,
+        fd: i32,
+        flags: u32,
+        opts: Option<&OpOpts>,
+        userdata: *mut c_void,
+        cb: OpCallback,
+    ) -> Result<i64, Errno> {
+        let _claim = self.owner.claim()?;
+        if fd >= 0 && flags & !AR_CANCEL_ALL == 0 {
+            // SAFETY: we hold the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            let parked = st.table.live_ids_where(|rec| rec.parked && rec.fd == fd);
+            for id in parked {
+                self.end_parked(id, -libc::ECANCELED);
+            }
+        }
+        // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
+        unsafe { self.queue(CancelFd { fd, flags }, opts, userdata, cb) }
     }
 }

@@ -7,8 +7,10 @@
 //! one file here plus its C export, and the ring itself never grows a `match` per feature.
 
 mod cancel;
+mod fixed;
 mod fs;
 mod kind;
+mod net;
 mod nop;
 mod opts;
 mod record;
@@ -18,11 +20,16 @@ pub(crate) mod table;
 mod timeout;
 
 pub use cancel::{AR_CANCEL_ALL, AsyncCancel, CancelFd};
+pub use fixed::{ReadFixed, WriteFixed};
 pub use fs::{AR_FSYNC_DATASYNC, Close, Fallocate, Fsync, MkdirAt, OpenAt, RenameAt, Statx, UnlinkAt};
 pub use kind::Kind;
+pub(crate) use kind::Step;
+pub use net::{
+    Accept, AcceptMulti, Connect, Poll, Recv, RecvMsg, RecvMulti, Send, SendMsg, SendZc, Shutdown, Socket, Splice,
+};
 pub use nop::Nop;
 pub(crate) use opts::KNOWN_OP_FLAGS;
-pub use opts::{AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, OpOpts};
+pub use opts::{AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, OpOpts};
 pub use record::Args;
 
 pub use rw::{Read, Readv, Write, Writev};
@@ -49,6 +56,19 @@ pub unsafe trait Operation {
     /// Validates the arguments, copies into `args` what the kernel reads after submission,
     /// and builds the entry. `user_data` and the `IOSQE_*` flags are set by the ring.
     fn prepare(self, args: &mut Args) -> Result<Entry, Errno>;
+
+    /// The buffer group the kernel picks buffers from, if any. The ring checks that the
+    /// group is this ring's and keeps it alive while the operation lives.
+    fn buf_group(&self) -> Option<GroupUse> {
+        None
+    }
+}
+
+/// An operation's use of a buffer group.
+pub struct GroupUse {
+    pub group: *mut crate::buf::BufGroup,
+    /// The socket it receives from (for cancel-by-fd of a parked operation).
+    pub fd: i32,
 }
 
 /// Rejects a negative file descriptor with `-EBADF`.

@@ -16,7 +16,13 @@ pub const AR_OP_ASYNC: u32 = 1 << 3;
 /// The `fd` argument is an index into the ring's registered files (`IOSQE_FIXED_FILE`).
 pub const AR_OP_FIXED_FILE: u32 = 1 << 4;
 
-pub(crate) const KNOWN_OP_FLAGS: u32 = AR_OP_LINK | AR_OP_HARDLINK | AR_OP_DRAIN | AR_OP_ASYNC | AR_OP_FIXED_FILE;
+/// For a multishot receive from a buffer group: when the group runs dry, do not end the
+/// operation with `-ENOBUFS`; park it and re-arm it as soon as a buffer is recycled, so a
+/// burst never silently ends a stream. The data waits in the socket meanwhile.
+pub const AR_OP_REARM: u32 = 1 << 5;
+
+pub(crate) const KNOWN_OP_FLAGS: u32 =
+    AR_OP_LINK | AR_OP_HARDLINK | AR_OP_DRAIN | AR_OP_ASYNC | AR_OP_FIXED_FILE | AR_OP_REARM;
 
 /// Options for one operation. A NULL `ar_op_opts *` means all zero.
 #[repr(C)]

@@ -17,6 +17,9 @@ pub struct Args {
     pub(crate) path2: Vec<u8>,
     pub(crate) iovecs: Vec<libc::iovec>,
     pub(crate) ts: Timespec,
+    pub(crate) addr: libc::sockaddr_storage,
+    pub(crate) msg: libc::msghdr,
+    pub(crate) control: Vec<u8>,
 }
 
 /// Path bytes every record can hold without allocating.
@@ -31,6 +34,11 @@ impl Default for Args {
             path2: Vec::new(),
             iovecs: Vec::with_capacity(IOVEC_CAPACITY),
             ts: Timespec::new(),
+            // SAFETY: all-zero is a valid sockaddr_storage and msghdr (null pointers, 0 lengths).
+            addr: unsafe { std::mem::zeroed() },
+            // SAFETY: as above.
+            msg: unsafe { std::mem::zeroed() },
+            control: Vec::new(),
         }
     }
 }
@@ -82,6 +90,16 @@ pub(crate) struct Record {
     pub(crate) args: Args,
     /// The deadline's timespec, read by the kernel's linked timeout.
     pub(crate) deadline: Timespec,
+    /// The buffer group the operation receives into, or NULL.
+    pub(crate) group: *mut crate::buf::BufGroup,
+    /// The fd of a group receive (for cancel-by-fd while parked).
+    pub(crate) fd: i32,
+    /// With `AR_OP_REARM`: the SQE to submit again when the group has buffers.
+    pub(crate) rearm: Option<io_uring::squeue::Entry>,
+    /// Ended with `-ENOBUFS` and waits for a recycled buffer (`AR_OP_REARM`).
+    pub(crate) parked: bool,
+    /// The buffer the final CQE carried, if any.
+    pub(crate) buf: Option<u16>,
 }
 
 impl Default for Record {
@@ -97,6 +115,11 @@ impl Default for Record {
             cb: None,
             args: Args::default(),
             deadline: Timespec::new(),
+            group: std::ptr::null_mut(),
+            fd: -1,
+            rearm: None,
+            parked: false,
+            buf: None,
         }
     }
 }

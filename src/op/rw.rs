@@ -66,7 +66,7 @@ unsafe impl Operation for Write {
 /// # Safety
 ///
 /// `iov` points to `iovcnt` readable iovecs (or is NULL, which is rejected).
-unsafe fn copy_iovecs(
+pub(crate) unsafe fn copy_iovecs(
     args: &mut Args,
     iov: *const libc::iovec,
     iovcnt: usize,

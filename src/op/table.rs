@@ -63,6 +63,12 @@ impl OpTable {
         self.get_mut(id).is_some()
     }
 
+    /// Ids of the live records matching `pred` (teardown paths only, never hot).
+    pub(crate) fn live_ids_where(&self, pred: impl Fn(&Record) -> bool) -> Vec<i64> {
+        let live = self.pages.iter().flat_map(|p| p.iter()).enumerate().filter(|(_, r)| r.live && pred(r));
+        live.map(|(i, r)| (i64::from(r.generation) << 32) | i as i64).collect()
+    }
+
     fn at_mut(&mut self, index: u32) -> &mut Record {
         &mut self.pages[index as usize >> PAGE_SHIFT][index as usize & (PAGE_SIZE - 1)]
     }
