@@ -2,7 +2,7 @@
 #
 #   make                 build the shared and static libraries (release)
 #   make test            every test: Rust, C (ASan), header, symbols, Zig, Swift
-#   make demo            the library at work: the example under load, with figures
+#   make demo            the library at work: the C echo server under the load generator
 #   make bench           the benchmark suite (bench/RESULTS.md)
 #   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
 #   make header          regenerate include/asyncring.h (pinned cbindgen)
@@ -27,7 +27,7 @@ TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: all lib header check-header check-symbols install uninstall test test-rust test-c \
-        test-header test-examples examples demo bench clean
+        test-header test-examples test-net examples demo bench clean
 
 all: lib
 
@@ -81,7 +81,7 @@ $(TEST_PREFIX)/.stamp: lib asyncring.pc.in include/asyncring.h
 	touch $@
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-rust check-header check-symbols test-header test-c test-examples
+test: test-rust check-header check-symbols test-header test-c test-examples test-net
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -89,7 +89,7 @@ test-rust:
 
 C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/t_*.c))))
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/harness.h $(TEST_PREFIX)/.stamp
+$(BUILD)/tests/%: tests/c/%.c tests/c/harness.h tests/c/net.h $(TEST_PREFIX)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_TEST) $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
 	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib -lpthread
@@ -109,12 +109,25 @@ $(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
 	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib
 
-EXAMPLES := $(addprefix $(BUILD)/examples/,checksum host_loop)
+EXAMPLES := $(addprefix $(BUILD)/examples/,checksum host_loop echo_server)
 
 examples: $(EXAMPLES)
 
-demo: $(BUILD)/examples/checksum
-	@$(BUILD)/examples/checksum
+$(BUILD)/loadgen: bench/loadgen.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< -lpthread
+
+demo: $(BUILD)/examples/echo_server $(BUILD)/loadgen
+	@examples/demo.sh $(BUILD)/examples/echo_server $(BUILD)/loadgen
+
+# The echo example under ASan, for the network tests.
+$(BUILD)/tests/echo_server: examples/c/echo_server.c $(TEST_PREFIX)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -std=c11,$(CFLAGS_TEST)) -std=gnu11 $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
+	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib
+
+test-net: $(BUILD)/tests/echo_server $(BUILD)/loadgen
+	@ASAN_OPTIONS=detect_leaks=1 tests/net/echo.sh $(BUILD)/tests/echo_server $(BUILD)/loadgen
 
 # The examples run as tests too: they must build warning-free and do what they print.
 test-examples: $(EXAMPLES)
