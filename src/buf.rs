@@ -227,35 +227,6 @@ impl BufGroup {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejects_bad_geometry() {
-        for (count, size) in [(0, 64), (3, 64), (65536, 64), (8, 0)] {
-            assert_eq!(BufGroup::new(std::ptr::null(), 0, count, size).err(), Some(Errno::EINVAL), "{count}x{size}");
-        }
-    }
-
-    #[test]
-    fn recycle_accepts_only_lent_buffers() {
-        let g = BufGroup::new(std::ptr::null(), 0, 4, 64).unwrap();
-        assert_eq!(g.recycle(1), Err(Errno::EINVAL), "not lent");
-        assert_eq!(g.recycle(9), Err(Errno::EINVAL), "out of range");
-        g.lend(1);
-        assert!(g.has_free_buffers());
-        assert_eq!(g.recycle(1), Ok(()));
-        assert_eq!(g.recycle(1), Err(Errno::EINVAL), "double recycle");
-        for b in 0..4 {
-            g.lend(b);
-        }
-        assert!(!g.has_free_buffers());
-        // Buffers are laid out back to back.
-        assert_eq!(g.buf_ptr(2) as usize - g.buf_ptr(0) as usize, 128);
-    }
-}
-
 impl crate::ring::Ring {
     /// Creates a buffer group of `count` (a power of two, at most 32768) buffers of `size`
     /// bytes and registers it with this ring.
@@ -376,4 +347,33 @@ impl crate::ring::Ring {
 pub(crate) unsafe fn drop_orphan(group: *mut BufGroup) {
     // SAFETY: the caller's contract: nothing else refers to the group.
     drop(unsafe { Box::from_raw(group) });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_geometry() {
+        for (count, size) in [(0, 64), (3, 64), (65536, 64), (8, 0)] {
+            assert_eq!(BufGroup::new(std::ptr::null(), 0, count, size).err(), Some(Errno::EINVAL), "{count}x{size}");
+        }
+    }
+
+    #[test]
+    fn recycle_accepts_only_lent_buffers() {
+        let g = BufGroup::new(std::ptr::null(), 0, 4, 64).unwrap();
+        assert_eq!(g.recycle(1), Err(Errno::EINVAL), "not lent");
+        assert_eq!(g.recycle(9), Err(Errno::EINVAL), "out of range");
+        g.lend(1);
+        assert!(g.has_free_buffers());
+        assert_eq!(g.recycle(1), Ok(()));
+        assert_eq!(g.recycle(1), Err(Errno::EINVAL), "double recycle");
+        for b in 0..4 {
+            g.lend(b);
+        }
+        assert!(!g.has_free_buffers());
+        // Buffers are laid out back to back.
+        assert_eq!(g.buf_ptr(2) as usize - g.buf_ptr(0) as usize, 128);
+    }
 }
