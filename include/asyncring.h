@@ -42,6 +42,13 @@ struct statx;
 // thread fail with `-EEXIST` from the kernel.
 #define AR_RING_SINGLE_THREAD (1 << 1)
 
+// Any thread may queue operations, and every `io_uring_enter` happens on a thread the ring
+// owns for its whole life: what hosts with elastic thread pools (libdispatch, Swift's
+// global executor) need, since the kernel cancels requests whose submitting thread exits.
+// Completions are still delivered by `ar_ring_run` on the host's thread, which then waits
+// with `poll(2)` on the notification fd. Cannot be combined with the other flags.
+#define AR_RING_THREADSAFE (1 << 2)
+
 // With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 // is then how many were cancelled.
 #define AR_CANCEL_ALL (1 << 0)
@@ -276,7 +283,8 @@ int ar_bufgroup_recycle(struct ar_bufgroup *group, uint16_t buf_id);
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_nop(struct ar_ring *ring, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a read of up to `len` bytes from `fd` at `offset` into `buf`; `res` is the byte
@@ -290,7 +298,8 @@ int64_t ar_op_nop(struct ar_ring *ring, const struct ar_op_opts *opts, void *use
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_read(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
@@ -301,7 +310,8 @@ int64_t ar_op_read(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_write(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a scatter read (`preadv2`) into `iovcnt` buffers.
@@ -314,7 +324,8 @@ int64_t ar_op_write(struct ar_ring *ring, int fd, const void *buf, size_t len, u
 // Memory and lifetimes: the iovec array is copied and may be freed at once; the buffers it
 // describes must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_readv(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a gather write (`pwritev2`) from `iovcnt` buffers.
@@ -326,7 +337,8 @@ int64_t ar_op_readv(struct ar_ring *ring, int fd, const struct iovec *iov, size_
 // Memory and lifetimes: the iovec array is copied; the buffers must stay valid until the
 // final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_writev(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
@@ -337,7 +349,8 @@ int64_t ar_op_writev(struct ar_ring *ring, int fd, const struct iovec *iov, size
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_fsync(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `fallocate(fd, mode, offset, len)`.
@@ -348,7 +361,8 @@ int64_t ar_op_fsync(struct ar_ring *ring, int fd, uint32_t flags, const struct a
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_fallocate(struct ar_ring *ring, int fd, int mode, uint64_t offset, uint64_t len, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
@@ -360,7 +374,8 @@ int64_t ar_op_fallocate(struct ar_ring *ring, int fd, int mode, uint64_t offset,
 //
 // Memory and lifetimes: `path` is copied and may be freed at once.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_openat(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `close(fd)`.
@@ -371,7 +386,8 @@ int64_t ar_op_openat(struct ar_ring *ring, int dirfd, const char *path, int flag
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_close(struct ar_ring *ring, int fd, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `statx(dirfd, path, flags, mask, statxbuf)`.
@@ -385,7 +401,8 @@ int64_t ar_op_close(struct ar_ring *ring, int fd, const struct ar_op_opts *opts,
 // Memory and lifetimes: `path` is copied; `statxbuf` must stay valid until the final
 // callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_statx(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mask, struct statx *statxbuf, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
@@ -396,7 +413,8 @@ int64_t ar_op_statx(struct ar_ring *ring, int dirfd, const char *path, int flags
 //
 // Memory and lifetimes: `path` is copied.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_unlinkat(struct ar_ring *ring, int dirfd, const char *path, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
@@ -407,7 +425,8 @@ int64_t ar_op_unlinkat(struct ar_ring *ring, int dirfd, const char *path, int fl
 //
 // Memory and lifetimes: both paths are copied.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_renameat(struct ar_ring *ring, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `mkdirat(dirfd, path, mode)`.
@@ -418,7 +437,8 @@ int64_t ar_op_renameat(struct ar_ring *ring, int olddirfd, const char *oldpath, 
 //
 // Memory and lifetimes: `path` is copied.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_mkdirat(struct ar_ring *ring, int dirfd, const char *path, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a timer of `ns` nanoseconds; `res` is 0 when it fires, `-ECANCELED` if cancelled.
@@ -429,7 +449,8 @@ int64_t ar_op_mkdirat(struct ar_ring *ring, int dirfd, const char *path, uint32_
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_timeout(struct ar_ring *ring, uint64_t ns, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Requests cancellation of operation `target`. The target then completes with
@@ -444,7 +465,8 @@ int64_t ar_op_timeout(struct ar_ring *ring, uint64_t ns, const struct ar_op_opts
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Requests cancellation of operations on file descriptor `fd`: the first one found, or all
@@ -457,7 +479,8 @@ int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_op
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_cancel_fd(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `socket(domain, type, protocol)`; `res` is the new socket fd.
@@ -468,7 +491,8 @@ int64_t ar_op_cancel_fd(struct ar_ring *ring, int fd, uint32_t flags, const stru
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_socket(struct ar_ring *ring, int domain, int type, int protocol, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `connect(fd, addr, addrlen)`; `res` is 0 once connected.
@@ -479,7 +503,8 @@ int64_t ar_op_socket(struct ar_ring *ring, int domain, int type, int protocol, c
 //
 // Memory and lifetimes: the address is copied and may be freed at once.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_connect(struct ar_ring *ring, int fd, const struct sockaddr *addr, socklen_t addrlen, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `accept4(fd, NULL, NULL, flags)`; `res` is the new connection's fd.
@@ -490,7 +515,8 @@ int64_t ar_op_connect(struct ar_ring *ring, int fd, const struct sockaddr *addr,
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_accept(struct ar_ring *ring, int fd, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a multishot accept: one callback per accepted connection (`res` the new fd,
@@ -503,7 +529,8 @@ int64_t ar_op_accept(struct ar_ring *ring, int fd, int flags, const struct ar_op
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_accept_multishot(struct ar_ring *ring, int fd, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `send(fd, buf, len, flags)`; `res` is the byte count sent (possibly short unless
@@ -515,7 +542,8 @@ int64_t ar_op_accept_multishot(struct ar_ring *ring, int fd, int flags, const st
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_send(struct ar_ring *ring, int fd, const void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `recv(fd, buf, len, flags)`; `res` is the byte count (0 at end of stream).
@@ -526,7 +554,8 @@ int64_t ar_op_send(struct ar_ring *ring, int fd, const void *buf, size_t len, in
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_recv(struct ar_ring *ring, int fd, void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a multishot receive into buffer group `group`: one callback per arrival, carrying
@@ -544,7 +573,8 @@ int64_t ar_op_recv(struct ar_ring *ring, int fd, void *buf, size_t len, int flag
 // Memory and lifetimes: each buffer is lent until `ar_bufgroup_recycle`; the group must
 // not be freed while you still use a lent buffer.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_recv_multishot(struct ar_ring *ring, int fd, struct ar_bufgroup *group, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a zero-copy send (6.0). Exactly one callback: `res` is the byte count, delivered
@@ -557,7 +587,8 @@ int64_t ar_op_recv_multishot(struct ar_ring *ring, int fd, struct ar_bufgroup *g
 // Memory and lifetimes: `buf` must stay valid and unmodified until the callback; after it,
 // the buffer is yours again.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_send_zc(struct ar_ring *ring, int fd, const void *buf, size_t len, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `sendmsg(fd, msg, flags)`; `res` is the byte count.
@@ -569,7 +600,8 @@ int64_t ar_op_send_zc(struct ar_ring *ring, int fd, const void *buf, size_t len,
 // Memory and lifetimes: the header, its iovec array, address and control data are copied;
 // the data buffers must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_sendmsg(struct ar_ring *ring, int fd, const struct msghdr *msg, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `recvmsg(fd, msg, flags)`; `res` is the byte count, and the kernel fills
@@ -582,7 +614,8 @@ int64_t ar_op_sendmsg(struct ar_ring *ring, int fd, const struct msghdr *msg, ui
 // Memory and lifetimes: `msg` and everything it points to must stay valid until the final
 // callback (the kernel writes into them).
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_recvmsg(struct ar_ring *ring, int fd, struct msghdr *msg, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `shutdown(fd, how)`.
@@ -593,7 +626,8 @@ int64_t ar_op_recvmsg(struct ar_ring *ring, int fd, struct msghdr *msg, uint32_t
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_shutdown(struct ar_ring *ring, int fd, int how, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a one-shot poll of `fd` for `events` (`POLLIN`, `POLLOUT`, …); `res` is the ready
@@ -605,7 +639,8 @@ int64_t ar_op_shutdown(struct ar_ring *ring, int fd, int how, const struct ar_op
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_poll(struct ar_ring *ring, int fd, uint32_t events, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a multishot poll: a callback with `AR_COMPLETION_MORE` each time `fd` becomes
@@ -617,7 +652,8 @@ int64_t ar_op_poll(struct ar_ring *ring, int fd, uint32_t events, const struct a
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_poll_multishot(struct ar_ring *ring, int fd, uint32_t events, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.
@@ -629,7 +665,8 @@ int64_t ar_op_poll_multishot(struct ar_ring *ring, int fd, uint32_t events, cons
 //
 // Memory and lifetimes: nothing to keep alive.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_splice(struct ar_ring *ring, int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a read into registered buffer `buf_index` (see `ar_ring_register_buffers`).
@@ -641,7 +678,8 @@ int64_t ar_op_splice(struct ar_ring *ring, int fd_in, int64_t off_in, int fd_out
 //
 // Memory and lifetimes: the registered buffer must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_read_fixed(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
@@ -653,7 +691,8 @@ int64_t ar_op_read_fixed(struct ar_ring *ring, int fd, void *buf, size_t len, ui
 //
 // Memory and lifetimes: the registered buffer must stay valid until the final callback.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int64_t ar_op_write_fixed(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Fills `*out_config` with the defaults: 256 SQ entries, 1024 CQ entries, no flags.
@@ -717,11 +756,14 @@ int ar_ring_notify_fd(const struct ar_ring *ring);
 // Parameters: `ring`: the ring.
 //
 // Returns: the number of operations handed to the kernel (>= 0), or `-EINVAL` (NULL),
-// `-EBUSY` (another thread is using the ring), or a `-errno` from `io_uring_enter`.
+// `-EBUSY` (another thread is using the ring), or a `-errno` from `io_uring_enter`. With
+// `AR_RING_THREADSAFE` the ring's submitter thread enters the kernel: this wakes it and
+// returns how many operations it was handed.
 //
 // Memory and lifetimes: no callbacks run inside it.
 //
-// Thread safety: the thread using the ring (also from inside a callback).
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
 int ar_ring_submit(struct ar_ring *ring);
 
 // Submits queued operations and delivers completions by callback on this thread.
@@ -735,7 +777,9 @@ int ar_ring_submit(struct ar_ring *ring);
 //
 // Memory and lifetimes: each callback's `ar_completion` is valid only during the callback.
 //
-// Thread safety: the thread using the ring.
+// Thread safety: one thread at a time. With `AR_RING_THREADSAFE` it never enters the
+// kernel (it waits in `poll(2)` on the notification fd), so any thread may be the one, and
+// other threads may queue operations meanwhile.
 int ar_ring_run(struct ar_ring *ring, ar_run_mode mode);
 
 // The number of operations queued and not yet finally completed.

@@ -274,7 +274,7 @@ impl crate::ring::Ring {
             if let (true, Some(entry)) = (rec.parked, rec.rearm.clone()) {
                 rec.parked = false;
                 rec.outstanding += 1;
-                st.push(&self.uring, &[crate::ring::Pending { entry, links_next: false }], 1);
+                self.push(st, &[crate::ring::Pending { entry, links_next: false }], 1);
             }
         }
         // Give the (now empty) vector back so its capacity is reused.
@@ -321,7 +321,7 @@ impl crate::ring::Ring {
             let entry =
                 io_uring::opcode::AsyncCancel::new(id as u64).build().user_data(crate::ring::INTERNAL_CANCEL_OP);
             st.internal_inflight += 1;
-            st.push(&self.uring, &[crate::ring::Pending { entry, links_next: false }], 0);
+            self.push(st, &[crate::ring::Pending { entry, links_next: false }], 0);
         }
         Ok(())
     }

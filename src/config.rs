@@ -10,8 +10,15 @@ pub const AR_RING_SQPOLL: u32 = 1 << 0;
 /// thread fail with `-EEXIST` from the kernel.
 pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 
+/// Any thread may queue operations, and every `io_uring_enter` happens on a thread the ring
+/// owns for its whole life: what hosts with elastic thread pools (libdispatch, Swift's
+/// global executor) need, since the kernel cancels requests whose submitting thread exits.
+/// Completions are still delivered by `ar_ring_run` on the host's thread, which then waits
+/// with `poll(2)` on the notification fd. Cannot be combined with the other flags.
+pub const AR_RING_THREADSAFE: u32 = 1 << 2;
+
 /// Every flag this version knows; any other bit is rejected with `-EINVAL`.
-pub(crate) const KNOWN_RING_FLAGS: u32 = AR_RING_SQPOLL | AR_RING_SINGLE_THREAD;
+pub(crate) const KNOWN_RING_FLAGS: u32 = AR_RING_SQPOLL | AR_RING_SINGLE_THREAD | AR_RING_THREADSAFE;
 
 /// Default number of submission queue entries.
 pub(crate) const DEFAULT_SQ_ENTRIES: u32 = 256;
@@ -50,6 +57,9 @@ impl RingConfig {
         if self.reserved.iter().any(|&r| r != 0) || self.flags & !KNOWN_RING_FLAGS != 0 {
             return Err(Errno::EINVAL);
         }
+        if self.flags & AR_RING_THREADSAFE != 0 && self.flags != AR_RING_THREADSAFE {
+            return Err(Errno::EINVAL);
+        }
         let sq = if self.sq_entries == 0 { DEFAULT_SQ_ENTRIES } else { self.sq_entries };
         let cq = if self.cq_entries == 0 { sq.saturating_mul(4) } else { self.cq_entries };
         if sq > MAX_SQ_ENTRIES || cq > MAX_CQ_ENTRIES || cq < sq {
@@ -78,6 +88,7 @@ mod tests {
             RingConfig { reserved: [0, 1, 0, 0], ..RingConfig::new() },
             RingConfig { sq_entries: MAX_SQ_ENTRIES + 1, ..RingConfig::default() },
             RingConfig { sq_entries: 64, cq_entries: 32, ..RingConfig::default() },
+            RingConfig { flags: AR_RING_THREADSAFE | AR_RING_SINGLE_THREAD, ..RingConfig::new() },
         ];
         for c in bad {
             assert_eq!(c.resolved(), Err(Errno::EINVAL), "{c:?}");

@@ -17,10 +17,11 @@ mod post;
 pub mod probe;
 mod register;
 pub mod ring;
+mod submitter;
 pub mod version;
 
 pub use completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
-pub use config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
+pub use config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig};
 pub use error::Errno;
 pub use op::OpOpts;
 pub use ring::{Ring, RunMode};

@@ -1,11 +1,15 @@
 //! Which thread is using a ring right now.
 //!
 //! A ring is used by one thread at a time (SPEC §5). Every call that touches the ring's
-//! state first claims it here; a second thread gets `-EBUSY` instead of a data race. The
-//! thread already holding the claim (a callback running inside `ar_ring_run`) may claim it
-//! again, which is how callbacks queue new operations.
+//! state first claims it here. The thread already holding the claim (a callback running
+//! inside `ar_ring_run`) may claim it again, which is how callbacks queue new operations.
+//!
+//! What happens to a second thread depends on the ring's mode: a default ring refuses it
+//! with `-EBUSY` instead of a data race; an `AR_RING_THREADSAFE` ring makes it wait, briefly,
+//! on a lock (the holder never blocks in the kernel while holding it).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use crate::error::Errno;
 
@@ -20,13 +24,17 @@ fn thread_token() -> usize {
 
 #[derive(Default)]
 pub(crate) struct Owner {
+    /// The thread holding the claim, or 0.
     thread: AtomicUsize,
+    /// With `AR_RING_THREADSAFE`: other threads wait here instead of failing.
+    lock: Option<Mutex<()>>,
 }
 
 /// A claim on the ring; releases it on drop if this call was the one that took it.
 pub(crate) struct Claim<'a> {
     owner: &'a Owner,
     outermost: bool,
+    _guard: Option<MutexGuard<'a, ()>>,
 }
 
 impl Claim<'_> {
@@ -37,14 +45,28 @@ impl Claim<'_> {
 }
 
 impl Owner {
-    /// Claims the ring for the calling thread, or fails with `-EBUSY` when another thread
-    /// holds it.
+    /// An owner whose second thread waits (`true`) or gets `-EBUSY` (`false`).
+    pub(crate) fn new(waiting: bool) -> Owner {
+        Owner { thread: AtomicUsize::new(0), lock: waiting.then(|| Mutex::new(())) }
+    }
+
+    /// Claims the ring for the calling thread.
     pub(crate) fn claim(&self) -> Result<Claim<'_>, Errno> {
         let me = thread_token();
-        match self.thread.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-            Ok(_) => Ok(Claim { owner: self, outermost: true }),
-            Err(holder) if holder == me => Ok(Claim { owner: self, outermost: false }),
-            Err(_) => Err(Errno::EBUSY),
+        if self.thread.load(Ordering::Relaxed) == me {
+            // Only this thread stores its own token, so the holder cannot change under us.
+            return Ok(Claim { owner: self, outermost: false, _guard: None });
+        }
+        match &self.lock {
+            Some(lock) => {
+                let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                self.thread.store(me, Ordering::Relaxed);
+                Ok(Claim { owner: self, outermost: true, _guard: Some(guard) })
+            }
+            None => match self.thread.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => Ok(Claim { owner: self, outermost: true, _guard: None }),
+                Err(_) => Err(Errno::EBUSY),
+            },
         }
     }
 }
@@ -52,6 +74,7 @@ impl Owner {
 impl Drop for Claim<'_> {
     fn drop(&mut self) {
         if self.outermost {
+            // Before the guard (a later field) unlocks.
             self.owner.thread.store(0, Ordering::Release);
         }
     }
@@ -63,7 +86,7 @@ mod tests {
 
     #[test]
     fn nested_on_same_thread_busy_on_another() {
-        let owner = Owner::default();
+        let owner = Owner::new(false);
         let outer = owner.claim().unwrap();
         assert!(!outer.nested());
         let inner = owner.claim().unwrap();
@@ -76,5 +99,25 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| assert!(owner.claim().is_ok()));
         });
+    }
+
+    #[test]
+    fn waiting_owner_serialises_threads() {
+        let owner = Owner::new(true);
+        let counter = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        let _c = owner.claim().unwrap();
+                        // A non-atomic read-modify-write would lose updates without the lock.
+                        let v = counter.load(Ordering::Relaxed);
+                        std::hint::spin_loop();
+                        counter.store(v + 1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(counter.load(Ordering::Relaxed), 4000);
     }
 }

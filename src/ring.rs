@@ -26,7 +26,7 @@ use io_uring::{IoUring, cqueue, opcode, squeue, types};
 
 use crate::buf::BufGroup;
 use crate::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
-use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
+use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig};
 use crate::error::Errno;
 use crate::op::table::{OpTable, split_id};
 use crate::op::{
@@ -36,6 +36,7 @@ use crate::op::{
 use crate::owner::{Claim, Owner};
 use crate::post::{PostQueue, Posted};
 use crate::probe;
+use crate::submitter::Submitter;
 
 /// `user_data` of a deadline timer: this bit plus the id of the operation it guards.
 const TAG_DEADLINE: u64 = 1 << 63;
@@ -105,6 +106,8 @@ pub struct Ring {
     /// `IORING_SETUP_DEFER_TASKRUN`: completions are posted only when this thread enters
     /// the kernel with GETEVENTS.
     defer_taskrun: bool,
+    /// `AR_RING_THREADSAFE`: the ring-owned thread that does every `io_uring_enter`.
+    pub(crate) submitter: Option<Submitter>,
 }
 
 // SAFETY: `state` and `wake_buf` are touched only by the thread holding `owner`'s claim (or
@@ -146,13 +149,15 @@ impl Ring {
         let ring = Box::new(Ring {
             uring,
             state: UnsafeCell::new(State::new()),
-            owner: Owner::default(),
+            owner: Owner::new(cfg.flags & AR_RING_THREADSAFE != 0),
             posts: PostQueue::new()?,
             notify,
             inflight: AtomicU32::new(0),
             wake_buf: UnsafeCell::new(0),
             defer_taskrun: cfg.flags & AR_RING_SINGLE_THREAD != 0,
+            submitter: if cfg.flags & AR_RING_THREADSAFE != 0 { Some(Submitter::new()?) } else { None },
         });
+        ring.start_submitter()?;
         {
             let _claim = ring.owner.claim()?;
             ring.arm_wake();
@@ -253,7 +258,7 @@ impl Ring {
         let flags = sqe_flags(opts.flags);
         if opts.timeout_ns == 0 {
             rec.outstanding = 1;
-            st.push(&self.uring, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
+            self.push(st, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
         } else {
             // A deadline is a linked timeout right behind the operation (5.5). If the user
             // links onward, the chain continues from the timeout (the kernel skips it).
@@ -274,6 +279,13 @@ impl Ring {
         }
         self.inflight.fetch_add(1, Ordering::Relaxed);
         Ok(id)
+    }
+
+    /// Pushes an operation's SQEs (see `State::push`); a thread-safe ring's submitter thread
+    /// is kicked to hand them to the kernel.
+    pub(crate) fn push(&self, st: &mut State, items: &[Pending], ops: u32) {
+        st.push(&self.uring, items, ops);
+        self.kick();
     }
 
     /// Marks `target` as cancel-requested and returns whether it is live.
@@ -304,6 +316,15 @@ impl Ring {
         }
         st.running = true;
         st.chain_open = false;
+        if self.submitter.is_some() {
+            // Other threads may queue while this one waits: hold the claim only per step.
+            drop(claim);
+            let result = self.run_threadsafe(mode);
+            let _claim = self.owner.claim()?;
+            // SAFETY: we hold the claim again; no other borrow is live.
+            unsafe { self.state() }.running = false;
+            return result;
+        }
         let result = match mode {
             RunMode::NoWait => self.run_nowait(),
             RunMode::Once => self.run_once(),
@@ -318,6 +339,71 @@ impl Ring {
     /// the ring. Callable from any thread.
     pub fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
         self.posts.post(userdata, func)
+    }
+
+    /// `run` for a thread-safe ring: reap under the claim, wait in `poll(2)` without it,
+    /// and never enter the kernel from this (possibly short-lived) thread.
+    fn run_threadsafe(&self, mode: RunMode) -> Result<u32, Errno> {
+        let mut total = 0u32;
+        loop {
+            // Drain before reaping: a completion posted afterwards signals the fd again.
+            self.drain_notify();
+            let n = {
+                let _claim = self.owner.claim()?;
+                self.deliver()?
+            };
+            total = total.saturating_add(n);
+            let idle = self.inflight() == 0 && !self.posts.is_pending();
+            match mode {
+                RunMode::NoWait => return Ok(total),
+                RunMode::Once if total > 0 || idle => return Ok(total),
+                RunMode::UntilDone if idle => return Ok(total),
+                _ => {}
+            }
+            let mut pfd = libc::pollfd { fd: self.notify.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+                let e = Errno::last();
+                if e != Errno::EINTR || total > 0 {
+                    return if total > 0 { Ok(total) } else { Err(e) };
+                }
+                return Err(Errno::EINTR);
+            }
+        }
+    }
+
+    /// The submitter thread's work: move the backlog into the submission queue and enter
+    /// the kernel, under the claim (only this thread enters; SQ access stays serialised).
+    pub(crate) fn submit_as_submitter(&self) -> Result<(), Errno> {
+        let _claim = self.owner.claim()?;
+        loop {
+            // SAFETY: we hold the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            st.flush_backlog(&self.uring);
+            let more = !st.backlog.is_empty();
+            let (sq_len, overflow) = {
+                // SAFETY: no other SubmissionQueue exists: we hold the claim.
+                let sq = unsafe { self.uring.submission_shared() };
+                (sq.len(), sq.cq_overflow())
+            };
+            if sq_len == 0 && !overflow {
+                return Ok(());
+            }
+            match self.uring.submit() {
+                Ok(n) => {
+                    st.sq_ops = 0;
+                    if !more || n == 0 {
+                        return Ok(());
+                    }
+                }
+                Err(e) => match Errno::from(e) {
+                    Errno::EINTR => {}
+                    // The host reaps, and kicks again while a backlog remains.
+                    Errno::EBUSY | Errno::EAGAIN => return Ok(()),
+                    e => return Err(e),
+                },
+            }
+        }
     }
 
     fn run_nowait(&self) -> Result<u32, Errno> {
@@ -397,12 +483,22 @@ impl Ring {
             .user_data(INTERNAL_WAKE);
         st.wake_armed = true;
         st.internal_inflight += 1;
-        st.push(&self.uring, &[Pending { entry, links_next: false }], 0);
+        self.push(st, &[Pending { entry, links_next: false }], 0);
     }
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
     /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
     fn submit_inner(&self, wait_one: bool) -> Result<u32, Errno> {
+        if self.submitter.is_some() {
+            // Only the submitter thread enters the kernel; hand it what is queued.
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            let queued = st.sq_ops
+                + st.backlog.iter().filter(|p| p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0).count()
+                    as u32;
+            self.kick();
+            return Ok(queued);
+        }
         let mut handed = 0u32;
         loop {
             // SAFETY: the caller holds the claim; no other borrow is live.
@@ -461,6 +557,11 @@ impl Ring {
             if n == 0 {
                 // SAFETY: no other SubmissionQueue exists.
                 let overflow = unsafe { self.uring.submission_shared() }.cq_overflow();
+                if overflow && self.submitter.is_some() {
+                    // The submitter thread's enter flushes the overflow list.
+                    self.kick();
+                    break;
+                }
                 if overflow {
                     // Completions wait in the kernel's overflow list (NODROP): an enter with
                     // GETEVENTS moves them into the now-empty completion queue.
@@ -479,6 +580,10 @@ impl Ring {
             }
         }
         delivered += self.run_posted();
+        // SAFETY: the caller holds the claim; the callbacks above have returned.
+        if self.submitter.is_some() && !unsafe { self.state() }.backlog.is_empty() {
+            self.kick();
+        }
         Ok(delivered)
     }
 
@@ -654,6 +759,8 @@ impl Ring {
     /// Returns `false` if the kernel could not be drained; the caller must then leak the
     /// records rather than free memory the kernel may still use.
     fn shutdown(&self) -> bool {
+        // From here on this thread enters the kernel itself: the submitter is done.
+        self.stop_submitter();
         let Ok(_claim) = self.owner.claim() else {
             return false;
         };
@@ -702,7 +809,7 @@ impl Ring {
                 let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
                 st.cancel_all_in_flight = true;
                 st.internal_inflight += 1;
-                st.push(&self.uring, &[Pending { entry, links_next: false }], 0);
+                self.push(st, &[Pending { entry, links_next: false }], 0);
             }
             st.flush_backlog(&self.uring);
             let args = types::SubmitArgs::new().timespec(&idle);

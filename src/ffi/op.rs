@@ -3,6 +3,8 @@
 //!
 //! - `ring`: the ring; `opts`: NULL or per-operation options (`ar_op_opts`); `userdata` and
 //!   `cb`: the callback (required) and its first argument.
+//! - Thread safety: the thread using the ring, also from inside a callback; with
+//!   `AR_RING_THREADSAFE`, any thread.
 //! - Returns the operation id (> 0), or `-EINVAL` (NULL ring or callback, bad flags,
 //!   non-zero reserved, NULL required pointer, a length the kernel does not accept),
 //!   `-EBADF` (negative fd), `-EBUSY` (another thread is using the ring), `-ESHUTDOWN`
@@ -43,7 +45,8 @@ unsafe fn queue<O: Operation>(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_nop(ring: *mut Ring, opts: *const OpOpts, userdata: *mut c_void, cb: OpCallback) -> i64 {
     // SAFETY: the caller passes valid pointers.
@@ -61,7 +64,8 @@ pub unsafe extern "C" fn ar_op_nop(ring: *mut Ring, opts: *const OpOpts, userdat
 ///
 /// Memory and lifetimes: `buf` must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_read(
     ring: *mut Ring,
@@ -85,7 +89,8 @@ pub unsafe extern "C" fn ar_op_read(
 ///
 /// Memory and lifetimes: `buf` must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_write(
     ring: *mut Ring,
@@ -111,7 +116,8 @@ pub unsafe extern "C" fn ar_op_write(
 /// Memory and lifetimes: the iovec array is copied and may be freed at once; the buffers it
 /// describes must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_readv(
     ring: *mut Ring,
@@ -136,7 +142,8 @@ pub unsafe extern "C" fn ar_op_readv(
 /// Memory and lifetimes: the iovec array is copied; the buffers must stay valid until the
 /// final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_writev(
     ring: *mut Ring,
@@ -160,7 +167,8 @@ pub unsafe extern "C" fn ar_op_writev(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_fsync(
     ring: *mut Ring,
@@ -182,7 +190,8 @@ pub unsafe extern "C" fn ar_op_fsync(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_fallocate(
     ring: *mut Ring,
@@ -207,7 +216,8 @@ pub unsafe extern "C" fn ar_op_fallocate(
 ///
 /// Memory and lifetimes: `path` is copied and may be freed at once.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_openat(
     ring: *mut Ring,
@@ -231,7 +241,8 @@ pub unsafe extern "C" fn ar_op_openat(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_close(
     ring: *mut Ring,
@@ -255,7 +266,8 @@ pub unsafe extern "C" fn ar_op_close(
 /// Memory and lifetimes: `path` is copied; `statxbuf` must stay valid until the final
 /// callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_statx(
     ring: *mut Ring,
@@ -280,7 +292,8 @@ pub unsafe extern "C" fn ar_op_statx(
 ///
 /// Memory and lifetimes: `path` is copied.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_unlinkat(
     ring: *mut Ring,
@@ -303,7 +316,8 @@ pub unsafe extern "C" fn ar_op_unlinkat(
 ///
 /// Memory and lifetimes: both paths are copied.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_renameat(
     ring: *mut Ring,
@@ -330,7 +344,8 @@ pub unsafe extern "C" fn ar_op_renameat(
 ///
 /// Memory and lifetimes: `path` is copied.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_mkdirat(
     ring: *mut Ring,
@@ -353,7 +368,8 @@ pub unsafe extern "C" fn ar_op_mkdirat(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_timeout(
     ring: *mut Ring,
@@ -378,7 +394,8 @@ pub unsafe extern "C" fn ar_op_timeout(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_cancel(
     ring: *mut Ring,
@@ -401,7 +418,8 @@ pub unsafe extern "C" fn ar_op_cancel(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_cancel_fd(
     ring: *mut Ring,
@@ -423,7 +441,8 @@ pub unsafe extern "C" fn ar_op_cancel_fd(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_socket(
     ring: *mut Ring,
@@ -446,7 +465,8 @@ pub unsafe extern "C" fn ar_op_socket(
 ///
 /// Memory and lifetimes: the address is copied and may be freed at once.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_connect(
     ring: *mut Ring,
@@ -469,7 +489,8 @@ pub unsafe extern "C" fn ar_op_connect(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_accept(
     ring: *mut Ring,
@@ -493,7 +514,8 @@ pub unsafe extern "C" fn ar_op_accept(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_accept_multishot(
     ring: *mut Ring,
@@ -516,7 +538,8 @@ pub unsafe extern "C" fn ar_op_accept_multishot(
 ///
 /// Memory and lifetimes: `buf` must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_send(
     ring: *mut Ring,
@@ -540,7 +563,8 @@ pub unsafe extern "C" fn ar_op_send(
 ///
 /// Memory and lifetimes: `buf` must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_recv(
     ring: *mut Ring,
@@ -571,7 +595,8 @@ pub unsafe extern "C" fn ar_op_recv(
 /// Memory and lifetimes: each buffer is lent until `ar_bufgroup_recycle`; the group must
 /// not be freed while you still use a lent buffer.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_recv_multishot(
     ring: *mut Ring,
@@ -596,7 +621,8 @@ pub unsafe extern "C" fn ar_op_recv_multishot(
 /// Memory and lifetimes: `buf` must stay valid and unmodified until the callback; after it,
 /// the buffer is yours again.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_send_zc(
     ring: *mut Ring,
@@ -621,7 +647,8 @@ pub unsafe extern "C" fn ar_op_send_zc(
 /// Memory and lifetimes: the header, its iovec array, address and control data are copied;
 /// the data buffers must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_sendmsg(
     ring: *mut Ring,
@@ -646,7 +673,8 @@ pub unsafe extern "C" fn ar_op_sendmsg(
 /// Memory and lifetimes: `msg` and everything it points to must stay valid until the final
 /// callback (the kernel writes into them).
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_recvmsg(
     ring: *mut Ring,
@@ -669,7 +697,8 @@ pub unsafe extern "C" fn ar_op_recvmsg(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_shutdown(
     ring: *mut Ring,
@@ -692,7 +721,8 @@ pub unsafe extern "C" fn ar_op_shutdown(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_poll(
     ring: *mut Ring,
@@ -715,7 +745,8 @@ pub unsafe extern "C" fn ar_op_poll(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_poll_multishot(
     ring: *mut Ring,
@@ -738,7 +769,8 @@ pub unsafe extern "C" fn ar_op_poll_multishot(
 ///
 /// Memory and lifetimes: nothing to keep alive.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_splice(
     ring: *mut Ring,
@@ -765,7 +797,8 @@ pub unsafe extern "C" fn ar_op_splice(
 ///
 /// Memory and lifetimes: the registered buffer must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_read_fixed(
     ring: *mut Ring,
@@ -793,7 +826,8 @@ pub unsafe extern "C" fn ar_op_read_fixed(
 ///
 /// Memory and lifetimes: the registered buffer must stay valid until the final callback.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_write_fixed(
     ring: *mut Ring,

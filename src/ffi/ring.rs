@@ -116,11 +116,14 @@ pub unsafe extern "C" fn ar_ring_notify_fd(ring: *const Ring) -> c_int {
 /// Parameters: `ring`: the ring.
 ///
 /// Returns: the number of operations handed to the kernel (>= 0), or `-EINVAL` (NULL),
-/// `-EBUSY` (another thread is using the ring), or a `-errno` from `io_uring_enter`.
+/// `-EBUSY` (another thread is using the ring), or a `-errno` from `io_uring_enter`. With
+/// `AR_RING_THREADSAFE` the ring's submitter thread enters the kernel: this wakes it and
+/// returns how many operations it was handed.
 ///
 /// Memory and lifetimes: no callbacks run inside it.
 ///
-/// Thread safety: the thread using the ring (also from inside a callback).
+/// Thread safety: the thread using the ring (also from inside a callback); any thread with
+/// `AR_RING_THREADSAFE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_ring_submit(ring: *mut Ring) -> c_int {
     // SAFETY: the caller passes NULL or a live ring.
@@ -138,7 +141,9 @@ pub unsafe extern "C" fn ar_ring_submit(ring: *mut Ring) -> c_int {
 ///
 /// Memory and lifetimes: each callback's `ar_completion` is valid only during the callback.
 ///
-/// Thread safety: the thread using the ring.
+/// Thread safety: one thread at a time. With `AR_RING_THREADSAFE` it never enters the
+/// kernel (it waits in `poll(2)` on the notification fd), so any thread may be the one, and
+/// other threads may queue operations meanwhile.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_ring_run(ring: *mut Ring, mode: ar_run_mode) -> c_int {
     boundary(|| {
