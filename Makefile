@@ -26,13 +26,18 @@ TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
 TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: all lib header check-header check-symbols install uninstall test test-rust test-c \
+.PHONY: FORCE prefix all lib header check-header check-symbols install uninstall test test-rust test-c \
         test-header test-examples test-net examples demo bench clean
 
 all: lib
 
-lib:
+lib: $(RELEASE)/libasyncring.so
+
+# Cargo decides whether anything changed; the files' timestamps then tell make.
+$(RELEASE)/libasyncring.so $(RELEASE)/libasyncring.a: FORCE
 	$(CARGO) build --release --lib
+
+FORCE:
 
 $(BUILD)/asyncring.pc: asyncring.pc.in Cargo.toml
 	@mkdir -p $(BUILD)
@@ -74,11 +79,17 @@ uninstall:
 	      $(DESTDIR)$(INCLUDEDIR)/asyncring.h $(DESTDIR)$(PKGCONFIGDIR)/asyncring.pc
 
 # A private install for tests and examples (a sub-make so PREFIX is set for the .pc file).
-$(TEST_PREFIX)/.stamp: lib asyncring.pc.in include/asyncring.h
+$(TEST_PREFIX)/.stamp: $(RELEASE)/libasyncring.so asyncring.pc.in include/asyncring.h
 	rm -f $(BUILD)/asyncring.pc
 	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX) DESTDIR=
 	rm -f $(BUILD)/asyncring.pc
 	touch $@
+
+# `make prefix` (or `make build/prefix/.stamp`): the private install the Zig and Swift
+# packages and the examples build against.
+prefix: $(TEST_PREFIX)/.stamp
+$(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
+	@:
 
 # --- tests ---------------------------------------------------------------------------------
 test: test-rust check-header check-symbols test-header test-c test-examples test-net

@@ -13,13 +13,12 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::Errno;
 
-thread_local! {
-    /// Its address identifies the thread: unique among live threads, free to compute.
-    static THREAD_TOKEN: u8 = const { 0 };
-}
-
+/// Identifies the calling thread: unique among live threads and never 0. `pthread_self`
+/// reads the thread pointer; a `thread_local!` would cost a `__tls_get_addr` call per ring
+/// call inside a shared library.
 fn thread_token() -> usize {
-    THREAD_TOKEN.with(|t| t as *const u8 as usize)
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as usize }
 }
 
 #[derive(Default)]

@@ -81,7 +81,9 @@ impl PostQueue {
 
     /// Moves everything posted so far into `out` (which keeps its capacity between calls).
     pub(crate) fn take(&self, out: &mut Vec<Posted>) {
-        if !self.pending.swap(false, Ordering::Acquire) {
+        // A plain load first: the swap is an atomic read-modify-write, and nothing is
+        // posted on the vast majority of calls.
+        if !self.pending.load(Ordering::Relaxed) || !self.pending.swap(false, Ordering::Acquire) {
             return;
         }
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
