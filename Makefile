@@ -146,6 +146,29 @@ test-examples: $(EXAMPLES)
 	@printf 'hello\n' | $(BUILD)/examples/host_loop | grep -q 'read 6 bytes: hello' && echo "ok: examples/c/host_loop"
 
 
+# --- benchmarks (bench/run.py; results in bench/RESULTS.md) --------------------------------
+BENCH_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
+
+$(BUILD)/nop_c $(BUILD)/file_c: $(BUILD)/%: bench/%.c $(TEST_PREFIX)/.stamp
+	$(CC) $(BENCH_CFLAGS) $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
+	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib
+
+$(BUILD)/malloc_count.so: bench/malloc_count.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -shared -fPIC -Wall -Wextra -Werror -o $@ $< -ldl
+
+$(BUILD)/echo_epoll: bench/baselines/echo_epoll.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $<
+
+$(BUILD)/echo_uring_raw: bench/baselines/echo_uring_raw.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
+
+bench:
+	scripts/provision-debian.sh liburing-dev linux-perf pkg-config
+	python3 bench/run.py
+
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)

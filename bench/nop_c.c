@@ -1,10 +1,12 @@
 /* NOP round trip through the C API: queue BATCH nops, run until they are delivered (one
  * io_uring_enter per batch), count them in the callback. Prints ns per operation.
- *   nop_c BATCH OPS */
+ *   nop_c BATCH OPS [threadsafe]   (threadsafe: an AR_RING_THREADSAFE ring, whose own
+ *                                   thread enters the kernel) */
 #define _GNU_SOURCE
 #include <asyncring.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static unsigned long delivered;
@@ -20,6 +22,7 @@ int main(int argc, char **argv) {
     ar_ring_config config;
     ar_ring_config_default(&config);
     config.sq_entries = batch < 256 ? 256 : (uint32_t)batch;
+    if (argc > 3 && strcmp(argv[3], "threadsafe") == 0) config.flags = AR_RING_THREADSAFE;
     ar_ring *ring;
     if (ar_ring_new(&config, &ring) < 0) return 1;
     struct timespec t0, t1;
