@@ -311,6 +311,7 @@ impl Ring {
 
     /// Pushes an operation's SQEs (see `State::push`); a thread-safe ring's submitter thread
     /// is kicked to hand them to the kernel.
+    #[inline]
     pub(crate) fn push(&self, st: &mut State, items: &[Pending], ops: u32) {
         st.push(items, ops);
         self.kick();
@@ -907,6 +908,7 @@ impl State {
 
     /// Pushes the SQEs of one operation: straight into the submission queue when nothing
     /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
+    #[inline]
     pub(crate) fn push(&mut self, items: &[Pending], ops: u32) {
         let links_next = items.last().is_some_and(|p| p.links_next);
         if self.backlog.is_empty() && !self.chain_open && !links_next {

@@ -30,6 +30,7 @@ impl OpTable {
 
     /// Takes a free record, growing the table by a page when none is left.
     /// Returns `None` only past `MAX_RECORDS` or when memory is exhausted.
+    #[inline]
     pub(crate) fn alloc(&mut self) -> Option<(i64, &mut Record)> {
         if self.free.is_empty() {
             self.grow()?;
@@ -43,6 +44,7 @@ impl OpTable {
     }
 
     /// Returns a record to the free list; its id becomes stale.
+    #[inline]
     pub(crate) fn release(&mut self, index: u32) {
         let record = self.at_mut(index);
         debug_assert!(record.live);
@@ -52,6 +54,7 @@ impl OpTable {
     }
 
     /// The live record an id names, or `None` when the id is unknown or stale.
+    #[inline]
     pub(crate) fn get_mut(&mut self, id: i64) -> Option<&mut Record> {
         let (index, generation) = split_id(id)?;
         let record = self.pages.get_mut(index as usize >> PAGE_SHIFT)?.get_mut(index as usize & (PAGE_SIZE - 1))?;
@@ -69,10 +72,13 @@ impl OpTable {
         live.map(|(i, r)| (i64::from(r.generation) << 32) | i as i64).collect()
     }
 
+    #[inline]
     fn at_mut(&mut self, index: u32) -> &mut Record {
         &mut self.pages[index as usize >> PAGE_SHIFT][index as usize & (PAGE_SIZE - 1)]
     }
 
+    #[cold]
+    #[inline(never)]
     fn grow(&mut self) -> Option<()> {
         let base = self.pages.len() * PAGE_SIZE;
         if base + PAGE_SIZE > MAX_RECORDS {
@@ -88,6 +94,7 @@ impl OpTable {
 }
 
 /// Splits an id into (index, generation); `None` for values no live id can have.
+#[inline]
 pub(crate) fn split_id(id: i64) -> Option<(u32, u32)> {
     if id <= 0 {
         return None;
