@@ -1,7 +1,7 @@
 # libasyncring — build, install, test, demo.
 #
 #   make                 build the shared and static libraries (release)
-#   make test            every test: Rust, C (ASan), header, symbols, Zig, Swift
+#   make test            every test: Rust, C (ASan), header, symbols, echo, Zig, Swift
 #   make demo            the library at work: the C echo server under the load generator
 #   make bench           the benchmark suite (bench/RESULTS.md)
 #   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
@@ -27,7 +27,7 @@ TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: FORCE prefix all lib header check-header check-symbols install uninstall test test-rust test-c \
-        test-header test-examples test-net examples demo bench clean
+        test-header test-examples test-net test-zig examples demo bench clean
 
 all: lib
 
@@ -92,7 +92,7 @@ $(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
 	@:
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-rust check-header check-symbols test-header test-c test-examples test-net
+test: test-rust check-header check-symbols test-header test-c test-examples test-net test-zig
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -113,6 +113,10 @@ test-header: $(TEST_PREFIX)/.stamp
 	$(CC) -std=c11 -Wall -Wextra -Werror -pedantic -fsyntax-only -I$(TEST_PREFIX)/include tests/header/alone.c
 	c++ -std=c++17 -Wall -Wextra -Werror -pedantic -fsyntax-only -I$(TEST_PREFIX)/include -x c++ tests/header/alone.c
 	@echo "ok: asyncring.h compiles alone as C11 and C++17"
+
+# The Zig package (zig/), built and tested with Zig 0.17.1 and 0.16.0 against the private prefix.
+test-zig: $(TEST_PREFIX)/.stamp
+	zig/test.sh $(TEST_PREFIX)
 
 # --- demo ----------------------------------------------------------------------------------
 $(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp
@@ -171,4 +175,4 @@ bench:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) zig/.zig-cache zig/zig-out
