@@ -27,7 +27,7 @@ TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: FORCE prefix all lib header check-header check-symbols install uninstall test test-rust test-c \
-        test-header test-examples test-net test-zig examples demo bench clean
+        test-header test-install test-examples test-net test-zig examples demo bench clean
 
 all: lib
 
@@ -92,7 +92,7 @@ $(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
 	@:
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-rust check-header check-symbols test-header test-c test-examples test-net test-zig
+test: test-rust check-header check-symbols test-header test-install test-c test-examples test-net test-zig
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -107,6 +107,9 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/harness.h tests/c/net.h $(TEST_PREFIX)/.st
 
 test-c: $(addprefix $(BUILD)/tests/,$(C_TESTS))
 	@tests/c/run.sh $(addprefix $(BUILD)/tests/,$(C_TESTS))
+
+test-install: lib
+	@tests/install.sh
 
 # The header compiles on its own, as C11 and as C++17, from the installed prefix.
 test-header: $(TEST_PREFIX)/.stamp
