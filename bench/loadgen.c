@@ -25,7 +25,7 @@
  *
  * Phases: connect -> warm-up (--warmup s, traffic but no statistics) ->
  * measurement (--duration s, or until --messages M messages were echoed
- * during measurement) -> report.  Any verification failure, unexpected close,
+ * during measurement; with both, --duration is a deadline for M) -> report.  Any verification failure, unexpected close,
  * socket error, or a stall (no echoed byte for --stall-timeout s) prints a
  * diagnostic and exits with status 1.
  *
@@ -389,6 +389,7 @@ struct options {
 	double duration;
 	double warmup;
 	uint64_t messages;   /* 0: run for --duration */
+	bool duration_given; /* --duration given explicitly */
 	int cpu;             /* -1: do not pin */
 	pid_t server_pid;    /* 0: none */
 	double stall_timeout;
@@ -406,7 +407,8 @@ static void usage(FILE *out)
 "  --duration SECONDS    measured time, fractional allowed (default 5)\n"
 "  --warmup SECONDS      unmeasured warm-up before measuring (default 0.5)\n"
 "  --messages M          stop after M messages echoed during measurement\n"
-"                        (instead of --duration)\n"
+"                        instead of after --duration; if --duration is also\n"
+"                        given, it becomes a deadline (fail if M not reached)\n"
 "  --cpu K               pin loadgen to CPU K\n"
 "  --server-pid PID      report the server's CPU time per message\n"
 "  --stall-timeout SECS  fail if nothing is echoed for this long (default 5)\n"
@@ -474,7 +476,10 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case O_CONN: o->connections = (uint32_t)parse_uint("connections", optarg, 1, 1000000); break;
 		case O_SIZE: o->size = (uint32_t)parse_uint("size", optarg, 1, MAX_SIZE); break;
 		case O_DEPTH: o->depth = (uint32_t)parse_uint("depth", optarg, 1, MAX_DEPTH); break;
-		case O_DUR: o->duration = parse_double("duration", optarg, 0.0); break;
+		case O_DUR:
+			o->duration = parse_double("duration", optarg, 0.0);
+			o->duration_given = true;
+			break;
 		case O_WARM: o->warmup = parse_double("warmup", optarg, 0.0); break;
 		case O_MSGS: o->messages = parse_uint("messages", optarg, 1, UINT64_MAX); break;
 		case O_CPU: o->cpu = (int)parse_uint("cpu", optarg, 0, CPU_SETSIZE - 1); break;
@@ -809,12 +814,15 @@ int main(int argc, char **argv)
 			t = st.measure_start;
 		}
 		if (st.measuring) {
-			bool done = o->messages ? st.measured_msgs >= o->messages
-						: t - st.measure_start >= duration_ns;
+			bool timeup = t - st.measure_start >= duration_ns;
+			bool done = o->messages ? st.measured_msgs >= o->messages : timeup;
 			if (done) {
 				measure_end = t;
 				break;
 			}
+			if (o->messages && o->duration_given && timeup)
+				die("only %" PRIu64 " of %" PRIu64 " messages echoed within "
+				    "--duration %.3f s", st.measured_msgs, o->messages, o->duration);
 		}
 		if (t - st.last_progress > stall_ns) {
 			uint64_t outstanding = 0;
@@ -829,7 +837,8 @@ int main(int argc, char **argv)
 		uint64_t next = st.last_progress + stall_ns + 1000000;
 		if (!st.measuring && warmup_end < next)
 			next = warmup_end;
-		if (st.measuring && !o->messages && st.measure_start + duration_ns < next)
+		if (st.measuring && (!o->messages || o->duration_given) &&
+		    st.measure_start + duration_ns < next)
 			next = st.measure_start + duration_ns;
 		timeout_ms = next > t ? (int)((next - t + 999999) / 1000000) : 0;
 		if (timeout_ms > 100)
