@@ -27,7 +27,7 @@ TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
 .PHONY: FORCE prefix all lib header check-header check-symbols install uninstall test test-rust test-c \
-        test-header test-install test-examples test-net test-zig examples demo bench clean
+        test-header test-install test-examples test-net test-zig test-swift examples demo bench clean
 
 all: lib
 
@@ -92,7 +92,7 @@ $(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
 	@:
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-rust check-header check-symbols test-header test-install test-c test-examples test-net test-zig
+test: test-rust check-header check-symbols test-header test-install test-c test-examples test-net test-zig test-swift
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -120,6 +120,10 @@ test-header: $(TEST_PREFIX)/.stamp
 # The Zig package (zig/), built and tested with Zig 0.17.1 and 0.16.0 against the private prefix.
 test-zig: $(TEST_PREFIX)/.stamp
 	zig/test.sh $(TEST_PREFIX)
+
+# The Swift package (Package.swift, swift/): Swift 6 mode, warnings as errors, XCTest.
+test-swift: $(TEST_PREFIX)/.stamp
+	swift/test.sh
 
 # --- demo ----------------------------------------------------------------------------------
 $(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp
@@ -178,4 +182,4 @@ bench:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD) zig/.zig-cache zig/zig-out
+	rm -rf $(BUILD) zig/.zig-cache zig/zig-out .build
