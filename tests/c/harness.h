@@ -86,6 +86,13 @@ static inline int32_t log_res(const struct log *log, int64_t op) {
     exit(1);
 }
 
+/* Runs the ring until nothing is in flight and returns the final result of `id`. */
+static inline int32_t run_one(ar_ring *ring, struct log *log, int64_t id) {
+    CHECK(id > 0);
+    CHECK(ar_ring_run(ring, AR_RUN_UNTIL_DONE) >= 1);
+    return log_res(log, id);
+}
+
 static inline double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
