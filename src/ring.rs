@@ -807,8 +807,13 @@ impl Ring {
             while let Some(p) = st.backlog.pop_front() {
                 let ud = p.entry.get_user_data();
                 if ud & TAG_INTERNAL != 0 {
+                    // Never submitted: the kernel owes nothing for it.
                     st.internal_inflight -= 1;
-                    st.wake_armed = false;
+                    match ud {
+                        INTERNAL_WAKE => st.wake_armed = false,
+                        INTERNAL_CANCEL => st.cancel_all_in_flight = false,
+                        _ => {}
+                    }
                 } else if ud & TAG_DEADLINE == 0 {
                     if let Some(rec) = st.table.get_mut(ud as i64) {
                         rec.res = -libc::ECANCELED;
@@ -818,7 +823,8 @@ impl Ring {
                 }
             }
         }
-        let mut idle = types::Timespec::new().nsec(100_000_000);
+        // Wake up now and then to re-issue the cancel for operations started meanwhile.
+        let idle = types::Timespec::new().nsec(100_000_000);
         loop {
             if self.deliver().is_err() {
                 return false;
@@ -848,7 +854,6 @@ impl Ring {
                     return false;
                 }
             }
-            idle = types::Timespec::new().nsec(100_000_000);
         }
         let _ = self.uring.submitter().unregister_eventfd();
         // Groups the user has not freed outlive the ring: unregister them and leave their
