@@ -209,24 +209,30 @@ def extra_echo_servers():
 
 
 def bench_echo():
+    """All servers run at once (idle ones cost nothing) and are measured in turn within every
+    run and setting, so drift on this shared machine hits them alike."""
     servers = echo_servers()
     configs = [(c, s) for c in (1, 16, 64) for s in (64, 4096)]
-    results = {}  # (server, conns, size) -> list of RESULT dicts
+    started = {}
     for name, argv in servers.items():
         try:
-            srv = Server(argv)
+            started[name] = Server(argv)
         except RuntimeError as e:
             print(f"skipping {name}: {e}", file=sys.stderr)
-            continue
-        try:
-            for run in range(ECHO_RUNS):
-                for conns, size in configs:
+    results = {}  # (server, conns, size) -> list of RESULT dicts
+    try:
+        for _ in range(ECHO_RUNS):
+            for conns, size in configs:
+                for name, srv in started.items():
                     if name.startswith(("Zig", "Swift")) and (conns, size) != (16, 64):
                         continue
                     results.setdefault((name, conns, size), []).append(loadgen(srv, conns, size))
-            if PERF and not name.startswith("Swift"):  # Swift's pid is its chroot wrapper's
-                results[(name, "syscalls")] = echo_syscalls(srv)
-        finally:
+        if PERF:
+            for name, srv in started.items():
+                if not name.startswith("Swift"):  # Swift's pid is its chroot wrapper's
+                    results[(name, "syscalls")] = echo_syscalls(srv)
+    finally:
+        for srv in started.values():
             srv.stop()
     return servers, configs, results
 
