@@ -666,7 +666,7 @@ impl Ring {
                 }
             }
         }
-        if rec.outstanding == 0 && !rec.parked { self.finish(id) } else { 0 }
+        if rec.outstanding == 0 && !rec.parked { self.finish_at(id) } else { 0 }
     }
 
     fn settle_internal(&self, user_data: u64, _res: i32) {
@@ -714,16 +714,26 @@ impl Ring {
 
     /// Delivers the final completion of `id` and frees its record. Returns 1.
     pub(crate) fn finish(&self, id: i64) -> u32 {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        if unsafe { self.state() }.table.get_mut(id).is_none() {
+            return 0;
+        }
+        self.finish_at(id)
+    }
+
+    /// `finish` for an id the caller has just validated (the CQE path): no second lookup.
+    fn finish_at(&self, id: i64) -> u32 {
         // SAFETY: the caller holds the claim; the borrow ends before the callback.
         let st = unsafe { self.state() };
-        let Some(rec) = st.table.get_mut(id) else { return 0 };
+        let index = id as u32;
+        let rec = st.table.at_mut(index);
         let group = std::mem::replace(&mut rec.group, std::ptr::null_mut());
         let c = self.completion(id, rec.final_res(), 0, group, rec.buf.take());
         let (userdata, cb) = (rec.userdata, rec.cb.take());
         rec.rearm = None;
         // Free first: inside its final callback the operation is finished, so cancelling its
         // id reports -ENOENT and the record may serve an operation the callback queues.
-        st.table.release(split_id(id).map_or(0, |(i, _)| i));
+        st.table.release(index);
         self.add_inflight(-1);
         if let Some(cb) = cb {
             // SAFETY: the queue-time contract: `cb` may be called with `userdata`.

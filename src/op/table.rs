@@ -18,7 +18,8 @@ const MAX_GENERATION: u32 = (1 << 29) - 1;
 const MAX_RECORDS: usize = 1 << 24;
 
 pub(crate) struct OpTable {
-    pages: Vec<Box<[Record]>>,
+    /// Fixed-size pages: the compiler knows `index & (PAGE_SIZE - 1)` is in bounds.
+    pages: Vec<Box<[Record; PAGE_SIZE]>>,
     /// Indexes of free records, used last-in first-out so hot records stay in cache.
     free: Vec<u32>,
 }
@@ -57,7 +58,7 @@ impl OpTable {
     #[inline]
     pub(crate) fn get_mut(&mut self, id: i64) -> Option<&mut Record> {
         let (index, generation) = split_id(id)?;
-        let record = self.pages.get_mut(index as usize >> PAGE_SHIFT)?.get_mut(index as usize & (PAGE_SIZE - 1))?;
+        let record = &mut self.pages.get_mut(index as usize >> PAGE_SHIFT)?[index as usize & (PAGE_SIZE - 1)];
         (record.live && record.generation == generation).then_some(record)
     }
 
@@ -72,8 +73,9 @@ impl OpTable {
         live.map(|(i, r)| (i64::from(r.generation) << 32) | i as i64).collect()
     }
 
+    /// The record at `index`, live or not (the caller validated the index).
     #[inline]
-    fn at_mut(&mut self, index: u32) -> &mut Record {
+    pub(crate) fn at_mut(&mut self, index: u32) -> &mut Record {
         &mut self.pages[index as usize >> PAGE_SHIFT][index as usize & (PAGE_SIZE - 1)]
     }
 
@@ -86,7 +88,7 @@ impl OpTable {
         }
         self.free.try_reserve(PAGE_SIZE).ok()?;
         self.pages.try_reserve(1).ok()?;
-        self.pages.push((0..PAGE_SIZE).map(|_| Record::default()).collect());
+        self.pages.push(Box::new(std::array::from_fn(|_| Record::default())));
         // Hand out low indexes first: push in reverse so `pop` yields `base` next.
         self.free.extend((base..base + PAGE_SIZE).rev().map(|i| i as u32));
         Some(())
