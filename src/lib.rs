@@ -16,6 +16,7 @@ mod owner;
 mod post;
 pub mod probe;
 mod register;
+mod shared_rings;
 pub mod ring;
 mod submitter;
 pub mod version;

@@ -13,12 +13,30 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::error::Errno;
 
-/// Identifies the calling thread: unique among live threads and never 0. `pthread_self`
-/// reads the thread pointer; a `thread_local!` would cost a `__tls_get_addr` call per ring
-/// call inside a shared library.
+/// Identifies the calling thread: unique among live threads and never 0. It is the thread
+/// pointer, which is what `pthread_self` returns on glibc and musl, read without the call;
+/// a `thread_local!` would cost a `__tls_get_addr` call per ring call inside a shared library.
+#[inline]
 fn thread_token() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let tp: usize;
+        // SAFETY: reads the TCB's self pointer at %fs:0 (the x86-64 TLS ABI).
+        unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags)) };
+        tp
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let tp: usize;
+        // SAFETY: reads the thread pointer register.
+        unsafe { std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags)) };
+        tp
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() as usize }
+    unsafe {
+        libc::pthread_self() as usize
+    }
 }
 
 #[derive(Default)]
@@ -50,6 +68,7 @@ impl Owner {
     }
 
     /// Claims the ring for the calling thread.
+    #[inline]
     pub(crate) fn claim(&self) -> Result<Claim<'_>, Errno> {
         let me = thread_token();
         if self.thread.load(Ordering::Relaxed) == me {
@@ -71,6 +90,7 @@ impl Owner {
 }
 
 impl Drop for Claim<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.outermost {
             // Before the guard (a later field) unlocks.

@@ -18,7 +18,7 @@
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ffi::c_void;
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,7 +28,7 @@ use crate::buf::BufGroup;
 use crate::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion, OpCallback, PostFn};
 use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig};
 use crate::error::Errno;
-use crate::op::table::{OpTable, split_id};
+use crate::op::table::OpTable;
 use crate::op::{
     AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, OpOpts,
     Operation, Step,
@@ -36,6 +36,7 @@ use crate::op::{
 use crate::owner::{Claim, Owner};
 use crate::post::{PostQueue, Posted};
 use crate::probe;
+use crate::shared_rings::{self, CompletionRing, SubmissionRing};
 use crate::submitter::Submitter;
 
 /// `user_data` of a deadline timer: this bit plus the id of the operation it guards.
@@ -46,9 +47,6 @@ const INTERNAL_WAKE: u64 = TAG_INTERNAL | 1;
 const INTERNAL_CANCEL: u64 = TAG_INTERNAL | 2;
 /// A cancel of one operation the library issued itself (freeing a group in use).
 pub(crate) const INTERNAL_CANCEL_OP: u64 = TAG_INTERNAL | 3;
-
-/// How many CQEs `deliver` copies out of the completion queue at a time.
-const CQE_BATCH: usize = 32;
 
 /// How `run` waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,19 +88,20 @@ pub(crate) struct State {
     posted: Vec<Posted>,
     /// Buffer groups registered with this ring and not yet released.
     pub(crate) groups: Vec<*mut BufGroup>,
-    /// Our view of the submission queue, kept for the ring's life: pushes go to its local
-    /// tail and are published with `sync` right before each enter (or at once with SQPOLL,
-    /// whose kernel thread reads the tail continuously). Making a fresh view per operation
-    /// cost two atomic accesses and ~60 instructions each. Never dropped: its drop would
-    /// write the tail into the ring's memory after the ring is unmapped.
-    sq: Option<ManuallyDrop<squeue::SubmissionQueue<'static>>>,
+    /// The submission queue: pushes go to its local tail, published right before each
+    /// enter (or at once with SQPOLL, whose kernel thread reads the tail continuously).
+    pub(crate) sq: SubmissionRing,
     sqpoll: bool,
 }
 
 /// A ring: see the module documentation.
 pub struct Ring {
     pub(crate) uring: IoUring,
-    state: UnsafeCell<State>,
+    /// Dropped only after a clean teardown: otherwise the kernel may still write into
+    /// records, and they are leaked instead.
+    state: UnsafeCell<ManuallyDrop<State>>,
+    /// The completion queue, read in place by the claim holder.
+    cq: CompletionRing,
     pub(crate) owner: Owner,
     posts: PostQueue,
     notify: OwnedFd,
@@ -153,9 +152,11 @@ impl Ring {
         // SAFETY: `fd` is a fresh descriptor we own.
         let notify = unsafe { OwnedFd::from_raw_fd(fd) };
         uring.submitter().register_eventfd(notify.as_raw_fd())?;
+        let (sq, cq) = shared_rings::map(&uring)?;
         let ring = Box::new(Ring {
             uring,
-            state: UnsafeCell::new(State::new()),
+            state: UnsafeCell::new(ManuallyDrop::new(State::new(sq, cfg.flags & AR_RING_SQPOLL != 0))),
+            cq,
             owner: Owner::new(cfg.flags & AR_RING_THREADSAFE != 0),
             posts: PostQueue::new()?,
             notify,
@@ -164,20 +165,6 @@ impl Ring {
             defer_taskrun: cfg.flags & AR_RING_SINGLE_THREAD != 0,
             submitter: if cfg.flags & AR_RING_THREADSAFE != 0 { Some(Submitter::new()?) } else { None },
         });
-        {
-            // SAFETY: the ring is at its final heap address and owns the io_uring for its
-            // whole life, so the view's borrow may be treated as 'static; it is the only
-            // SubmissionQueue ever made from this ring, and it is never dropped.
-            let sq = unsafe {
-                std::mem::transmute::<squeue::SubmissionQueue<'_>, squeue::SubmissionQueue<'static>>(
-                    ring.uring.submission_shared(),
-                )
-            };
-            // SAFETY: nothing else can reach the state yet.
-            let st = unsafe { ring.state() };
-            st.sq = Some(ManuallyDrop::new(sq));
-            st.sqpoll = cfg.flags & AR_RING_SQPOLL != 0;
-        }
         ring.start_submitter()?;
         {
             let _claim = ring.owner.claim()?;
@@ -258,19 +245,24 @@ impl Ring {
         let entry = match op.prepare(&mut rec.args) {
             Ok(entry) => entry,
             Err(e) => {
-                st.table.release(split_id(id).map_or(0, |(i, _)| i));
+                st.table.release(id as u32);
                 return Err(e);
             }
         };
+        // A free record is clean (`OpTable::release`): only what differs is written.
         rec.kind = O::KIND;
         rec.userdata = userdata;
         rec.cb = Some(cb);
-        rec.deadline_fired = false;
-        rec.res = 0;
-        rec.parked = false;
-        rec.buf = None;
-        rec.group = std::ptr::null_mut();
-        rec.rearm = None;
+        let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
+        let flags = sqe_flags(opts.flags);
+        if group_use.is_none() && opts.timeout_ns == 0 && !link {
+            // The common case: one unlinked SQE, straight into the submission queue.
+            rec.outstanding = 1;
+            st.push_one(entry.flags(flags).user_data(id as u64));
+            self.kick();
+            self.add_inflight(1);
+            return Ok(id);
+        }
         if let Some(g) = group_use {
             rec.group = g.group;
             rec.fd = g.fd;
@@ -282,8 +274,6 @@ impl Ring {
                 rec.rearm = Some(entry.clone().flags(keep).user_data(id as u64));
             }
         }
-        let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
-        let flags = sqe_flags(opts.flags);
         if opts.timeout_ns == 0 {
             rec.outstanding = 1;
             self.push(st, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
@@ -411,18 +401,18 @@ impl Ring {
             st.flush_backlog();
             let more = !st.backlog.is_empty();
             st.sync_sq();
-            let (sq_len, overflow) = (st.sq().len(), st.sq().cq_overflow());
-            if sq_len == 0 && !overflow {
+            let sq_len = st.sq.pending();
+            if sq_len == 0 && !st.sq.cq_overflow() {
                 return Ok(());
             }
-            match self.uring.submit() {
+            match self.enter(st, sq_len, false) {
                 Ok(n) => {
                     st.sq_ops = 0;
                     if !more || n == 0 {
                         return Ok(());
                     }
                 }
-                Err(e) => match Errno::from(e) {
+                Err(e) => match e {
                     Errno::EINTR => {}
                     // The host reaps, and kicks again while a backlog remains.
                     Errno::EBUSY | Errno::EAGAIN => return Ok(()),
@@ -445,7 +435,7 @@ impl Ring {
             loop {
                 self.drain_notify();
                 // SAFETY: we hold the claim; no other borrow is live.
-                if !unsafe { self.state() }.sq().taskrun() {
+                if !unsafe { self.state() }.sq.taskrun() {
                     break;
                 }
                 self.submit_inner(false)?;
@@ -485,8 +475,19 @@ impl Ring {
     }
 
     fn cq_has_entries(&self) -> bool {
-        // SAFETY: no other CompletionQueue exists: we hold the claim and never keep one.
-        !unsafe { self.uring.completion_shared() }.is_empty()
+        self.cq.has_entries()
+    }
+
+    /// One `io_uring_enter` for `to_submit` published SQEs, waiting for a completion with
+    /// `wait`: our own call, or the crate's on an SQPOLL ring (it knows the wake-up protocol
+    /// of the kernel's polling thread).
+    #[inline]
+    fn enter(&self, st: &mut State, to_submit: u32, wait: bool) -> Result<u32, Errno> {
+        if st.sqpoll {
+            let r = if wait { self.uring.submit_and_wait(1) } else { self.uring.submit() };
+            return r.map(|n| n as u32).map_err(Errno::from);
+        }
+        st.sq.enter(to_submit, wait)
     }
 
     /// Empties the notification eventfd so a level-triggered host loop does not spin.
@@ -535,22 +536,20 @@ impl Ring {
             // the operations already in the kernel are waiting for.
             let wait = wait_one && !backlog_left;
             st.sync_sq();
-            let sq = st.sq();
-            let (sq_len, flags_need_enter) = (sq.len(), sq.cq_overflow() || sq.taskrun());
-            if !wait && sq_len == 0 && !flags_need_enter {
+            let sq_len = st.sq.pending();
+            if !wait && sq_len == 0 && !st.sq.flags_need_enter() {
                 return Ok(handed);
             }
-            let result = if wait { self.uring.submit_and_wait(1) } else { self.uring.submit() };
-            match result {
+            match self.enter(st, sq_len, wait) {
                 Ok(n) => {
-                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n as u32) };
+                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
                     st.sq_ops -= ops;
                     handed += ops;
                     if wait || !backlog_left || n == 0 {
                         return Ok(handed);
                     }
                 }
-                Err(e) => match Errno::from(e) {
+                Err(e) => match e {
                     Errno::EINTR if wait => return Err(Errno::EINTR),
                     Errno::EINTR => {}
                     // The completion queue is overflowing (EBUSY) or the kernel is short of
@@ -571,36 +570,31 @@ impl Ring {
             while let Some(id) = unsafe { self.state() }.ready.pop() {
                 delivered += self.finish(id);
             }
-            let mut batch = [const { MaybeUninit::<cqueue::Entry>::uninit() }; CQE_BATCH];
-            let n = {
-                // SAFETY: no other CompletionQueue exists; dropping it publishes the new head,
-                // which frees the slots before any callback runs.
-                let mut cq = unsafe { self.uring.completion_shared() };
-                cq.fill(&mut batch).len()
-            };
-            if n == 0 {
-                // SAFETY: the caller holds the claim; no other borrow is live.
-                let overflow = unsafe { self.state() }.sq().cq_overflow();
-                if overflow && self.submitter.is_some() {
-                    // The submitter thread's enter flushes the overflow list.
-                    self.kick();
-                    break;
-                }
-                if overflow {
-                    // Completions wait in the kernel's overflow list (NODROP): an enter with
-                    // GETEVENTS moves them into the now-empty completion queue.
-                    match self.uring.submit() {
-                        Ok(_) => continue,
-                        Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+            let mut reaped = false;
+            // `pop` frees each CQE's slot before its callback runs.
+            while let Some((user_data, res, flags)) = self.cq.pop() {
+                reaped = true;
+                delivered += self.settle(user_data, res, flags);
+            }
+            if reaped {
+                // Callbacks may have made more ready.
+                continue;
+            }
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            if !st.sq.cq_overflow() {
                 break;
             }
-            for cqe in &batch[..n] {
-                // SAFETY: `fill` initialised the first `n` entries.
-                let cqe = unsafe { cqe.assume_init_ref() };
-                delivered += self.settle(cqe.user_data(), cqe.result(), cqe.flags());
+            if self.submitter.is_some() {
+                // The submitter thread's enter flushes the overflow list.
+                self.kick();
+                break;
+            }
+            // Completions wait in the kernel's overflow list (NODROP): an enter with
+            // GETEVENTS moves them into the now-empty completion queue.
+            match self.enter(st, 0, false) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
             }
         }
         delivered += self.run_posted();
@@ -612,7 +606,33 @@ impl Ring {
     }
 
     /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
+    #[inline]
     fn settle(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+        if user_data & (TAG_INTERNAL | TAG_DEADLINE) == 0 && !cqueue::more(cqe_flags) && !cqueue::notif(cqe_flags) {
+            // The common case: the one CQE of a plain operation with no group or deadline.
+            // SAFETY: the caller holds the claim; the borrow ends before the callback.
+            let st = unsafe { self.state() };
+            let id = user_data as i64;
+            if let Some(rec) = st.table.get_mut(id) {
+                if rec.is_plain_last_cqe() {
+                    let (userdata, cb) = (rec.userdata, rec.cb);
+                    // Free first, as `finish_at` does.
+                    st.table.release(id as u32);
+                    self.add_inflight(-1);
+                    let c = Completion { ring: self.as_ptr(), op: id, res, flags: 0, buf: std::ptr::null_mut(), buf_id: 0 };
+                    if let Some(cb) = cb {
+                        // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+                        unsafe { cb(userdata, &c) };
+                    }
+                    return 1;
+                }
+            }
+        }
+        self.settle_general(user_data, res, cqe_flags)
+    }
+
+    /// `settle` for everything but the common case.
+    fn settle_general(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
         if user_data & TAG_INTERNAL != 0 {
             self.settle_internal(user_data, res);
             return 0;
@@ -883,16 +903,16 @@ impl Ring {
 
 impl Drop for Ring {
     fn drop(&mut self) {
-        if !self.shutdown() {
-            // The kernel may still write into records: leak them.
-            let st = std::mem::replace(self.state.get_mut(), State::new());
-            std::mem::forget(st);
+        // If the kernel could not be drained it may still write into records: leak them.
+        if self.shutdown() {
+            // SAFETY: dropped once, here; nothing uses the state after teardown.
+            unsafe { ManuallyDrop::drop(self.state.get_mut()) };
         }
     }
 }
 
 impl State {
-    fn new() -> State {
+    fn new(sq: SubmissionRing, sqpoll: bool) -> State {
         State {
             table: OpTable::new(),
             backlog: VecDeque::new(),
@@ -906,45 +926,50 @@ impl State {
             closing: false,
             posted: Vec::new(),
             groups: Vec::new(),
-            sq: None,
-            sqpoll: false,
+            sq,
+            sqpoll,
         }
     }
 
-    /// The submission queue view (set by `Ring::new` before any use).
-    fn sq(&mut self) -> &mut squeue::SubmissionQueue<'static> {
-        self.sq.as_mut().expect("the submission queue view is set at ring creation")
+    /// Publishes pushed entries to the kernel.
+    #[inline]
+    pub(crate) fn sync_sq(&mut self) {
+        self.sq.publish();
     }
 
-    /// Publishes pushed entries to the kernel and refreshes our view of its head.
-    pub(crate) fn sync_sq(&mut self) {
-        self.sq().sync();
+    /// Pushes one unlinked user operation: straight into the submission queue when nothing
+    /// waits before it and there is room, else into the backlog.
+    #[inline]
+    pub(crate) fn push_one(&mut self, entry: squeue::Entry) {
+        if self.backlog.is_empty() && !self.chain_open && self.sq.room(1) >= 1 {
+            // SAFETY: the entry points into its record (stable until the final CQE) or
+            // caller memory the caller keeps alive; there is room.
+            unsafe { self.sq.push(entry) };
+            self.sq_ops += 1;
+            if self.sqpoll {
+                self.sq.publish();
+            }
+            return;
+        }
+        self.backlog.push_back(Pending { entry, links_next: false });
+        self.chain_open = false;
     }
 
     /// Pushes the SQEs of one operation: straight into the submission queue when nothing
     /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
-    #[inline]
     pub(crate) fn push(&mut self, items: &[Pending], ops: u32) {
         let links_next = items.last().is_some_and(|p| p.links_next);
-        if self.backlog.is_empty() && !self.chain_open && !links_next {
-            let sqpoll = self.sqpoll;
-            let sq = self.sq();
-            if sq.capacity() - sq.len() < items.len() {
-                // Our view of the kernel's head may be stale: look again before giving up.
-                sq.sync();
+        if self.backlog.is_empty() && !self.chain_open && !links_next && self.sq.room(items.len() as u32) as usize >= items.len()
+        {
+            for p in items {
+                // SAFETY: as in `push_one`; there is room for all of them.
+                unsafe { self.sq.push(p.entry.clone()) };
             }
-            if sq.capacity() - sq.len() >= items.len() {
-                for p in items {
-                    // SAFETY: the entry points into its record (stable until the final CQE)
-                    // or caller memory the caller keeps alive; there is room.
-                    let _ = unsafe { sq.push(&p.entry) };
-                }
-                if sqpoll {
-                    sq.sync();
-                }
-                self.sq_ops += ops;
-                return;
+            if self.sqpoll {
+                self.sq.publish();
             }
+            self.sq_ops += ops;
+            return;
         }
         self.backlog.extend(items.iter().cloned());
         self.chain_open = links_next;
@@ -955,12 +980,10 @@ impl State {
         if self.backlog.is_empty() {
             return;
         }
-        self.sync_sq();
-        let sqpoll = self.sqpoll;
-        let sq = self.sq.as_mut().expect("the submission queue view is set at ring creation");
+        let capacity = self.sq.capacity() as usize;
         while !self.backlog.is_empty() {
             let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
-            if n > sq.capacity() {
+            if n > capacity {
                 // The kernel cannot take this chain in one batch: fail it whole.
                 for p in self.backlog.drain(..n) {
                     let ud = p.entry.get_user_data();
@@ -974,19 +997,19 @@ impl State {
                 }
                 continue;
             }
-            if sq.capacity() - sq.len() < n {
+            if (self.sq.room(n as u32) as usize) < n {
                 break;
             }
             for p in self.backlog.drain(..n) {
                 if p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0 {
                     self.sq_ops += 1;
                 }
-                // SAFETY: as in `push`; there is room for the whole chain.
-                let _ = unsafe { sq.push(&p.entry) };
+                // SAFETY: as in `push_one`; there is room for the whole chain.
+                unsafe { self.sq.push(p.entry) };
             }
         }
-        if sqpoll {
-            sq.sync();
+        if self.sqpoll {
+            self.sq.publish();
         }
     }
 }

@@ -38,6 +38,13 @@ impl Submitter {
         Ok(Submitter { wake, pending: AtomicBool::new(false), stop: AtomicBool::new(false), thread: Mutex::new(None) })
     }
 
+    /// Wakes the thread; cheap when a kick is already pending.
+    fn kick(&self) {
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            self.signal();
+        }
+    }
+
     fn signal(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a live u64 to our eventfd.
@@ -67,12 +74,11 @@ impl Ring {
         Ok(())
     }
 
-    /// Asks the submitter thread to enter the kernel. Cheap when a kick is already pending.
+    /// Asks the submitter thread (if any) to enter the kernel.
+    #[inline]
     pub(crate) fn kick(&self) {
         if let Some(s) = &self.submitter {
-            if !s.pending.swap(true, Ordering::AcqRel) {
-                s.signal();
-            }
+            s.kick();
         }
     }
 

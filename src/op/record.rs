@@ -74,8 +74,22 @@ impl Args {
 // ring never dereferences them, it only hands them to the kernel.
 unsafe impl Send for Args {}
 
+/// One operation's record. The fields every operation touches come first, within one cache
+/// line (`repr(C)` keeps the order, the alignment starts each record on a line); the rest
+/// is touched only by operations that need it.
+#[repr(C, align(64))]
 pub(crate) struct Record {
+    pub(crate) userdata: *mut c_void,
+    pub(crate) cb: OpCallback,
+    /// The buffer group the operation receives into, or NULL.
+    pub(crate) group: *mut crate::buf::BufGroup,
     pub(crate) generation: u32,
+    /// The operation's own final CQE, saved while `outstanding` is still non-zero.
+    pub(crate) res: i32,
+    /// The fd of a group receive (for cancel-by-fd while parked).
+    pub(crate) fd: i32,
+    /// The buffer the final CQE carried, if any.
+    pub(crate) buf: Option<u16>,
     pub(crate) live: bool,
     pub(crate) kind: Kind,
     /// CQEs the kernel still owes this operation: its own final CQE, plus one for a linked
@@ -83,48 +97,58 @@ pub(crate) struct Record {
     pub(crate) outstanding: u8,
     /// The linked deadline timer fired (its CQE carried `-ETIME`).
     pub(crate) deadline_fired: bool,
-    /// The operation's own final CQE, saved while `outstanding` is still non-zero.
-    pub(crate) res: i32,
-    pub(crate) userdata: *mut c_void,
-    pub(crate) cb: OpCallback,
-    pub(crate) args: Args,
-    /// The deadline's timespec, read by the kernel's linked timeout.
-    pub(crate) deadline: Timespec,
-    /// The buffer group the operation receives into, or NULL.
-    pub(crate) group: *mut crate::buf::BufGroup,
-    /// The fd of a group receive (for cancel-by-fd while parked).
-    pub(crate) fd: i32,
-    /// With `AR_OP_REARM`: the SQE to submit again when the group has buffers.
-    pub(crate) rearm: Option<io_uring::squeue::Entry>,
     /// Ended with `-ENOBUFS` and waits for a recycled buffer (`AR_OP_REARM`).
     pub(crate) parked: bool,
-    /// The buffer the final CQE carried, if any.
-    pub(crate) buf: Option<u16>,
+    /// The deadline's timespec, read by the kernel's linked timeout.
+    pub(crate) deadline: Timespec,
+    /// With `AR_OP_REARM`: the SQE to submit again when the group has buffers.
+    pub(crate) rearm: Option<io_uring::squeue::Entry>,
+    pub(crate) args: Args,
 }
 
 impl Default for Record {
     fn default() -> Record {
         Record {
+            userdata: std::ptr::null_mut(),
+            cb: None,
+            group: std::ptr::null_mut(),
             generation: 1,
+            res: 0,
+            fd: -1,
+            buf: None,
             live: false,
             kind: Kind::Plain,
             outstanding: 0,
             deadline_fired: false,
-            res: 0,
-            userdata: std::ptr::null_mut(),
-            cb: None,
-            args: Args::default(),
-            deadline: Timespec::new(),
-            group: std::ptr::null_mut(),
-            fd: -1,
-            rearm: None,
             parked: false,
-            buf: None,
+            deadline: Timespec::new(),
+            rearm: None,
+            args: Args::default(),
         }
     }
 }
 
 impl Record {
+    /// Back to the state `queue` expects of a free record, so that the common operation
+    /// writes only its kind, callback and count. Touches only the first cache line.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.cb = None;
+        self.group = std::ptr::null_mut();
+        self.res = 0;
+        self.buf = None;
+        self.outstanding = 0;
+        self.deadline_fired = false;
+        self.parked = false;
+    }
+
+    /// Whether the operation's next CQE, if final, is its result as is: it is the last CQE
+    /// owed, and no kind, deadline or buffer group changes what the user sees.
+    #[inline]
+    pub(crate) fn is_plain_last_cqe(&self) -> bool {
+        self.outstanding == 1 && self.kind == Kind::Plain && !self.deadline_fired && self.group.is_null()
+    }
+
     /// The result the user sees, once every CQE has arrived.
     pub(crate) fn final_res(&self) -> i32 {
         let res = self.kind.final_res(self.res);

@@ -44,12 +44,13 @@ impl OpTable {
         Some((id, record))
     }
 
-    /// Returns a record to the free list; its id becomes stale.
+    /// Returns a record to the free list, cleared (`Record::clear`); its id becomes stale.
     #[inline]
     pub(crate) fn release(&mut self, index: u32) {
         let record = self.at_mut(index);
         debug_assert!(record.live);
         record.live = false;
+        record.clear();
         record.generation = if record.generation >= MAX_GENERATION { 1 } else { record.generation + 1 };
         self.free.push(index);
     }
