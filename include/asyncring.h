@@ -111,6 +111,8 @@ struct statx;
 // A buffer group (`ar_bufgroup`).
 typedef struct ar_bufgroup ar_bufgroup;
 
+typedef struct Option_Callback Option_Callback;
+
 // A ring: see the module documentation.
 typedef struct ar_ring ar_ring;
 
@@ -125,25 +127,9 @@ typedef struct ar_op_opts {
   uint32_t reserved;
 } ar_op_opts;
 
-// One completion, valid only for the duration of the callback.
-typedef struct ar_completion {
-  // The ring the operation was queued on.
-  struct ar_ring *ring;
-  // The id its `ar_op_*` call returned.
-  int64_t op;
-  // `>= 0`: the result (bytes transferred, a new fd, or 0); `< 0`: `-errno`.
-  int32_t res;
-  // `AR_COMPLETION_*` flags.
-  uint32_t flags;
-  // With `AR_COMPLETION_BUFFER`: the provided buffer holding `res` bytes; else NULL.
-  void *buf;
-  // With `AR_COMPLETION_BUFFER`: the buffer's id within its group.
-  uint16_t buf_id;
-} ar_completion;
-
 // The completion callback: `userdata` first, as every callback in this API. Required
 // (NULL is rejected with `-EINVAL`); the `Option` is how Rust spells a nullable pointer.
-typedef void (*ar_op_cb)(void *userdata, const struct ar_completion *completion);
+typedef struct Option_Callback ar_op_cb;
 
 // How a ring is set up. Zero-initialised fields mean "default", so `{0}` is a valid config.
 typedef struct ar_ring_config {
@@ -179,6 +165,22 @@ typedef struct ar_probe {
   // A sentence saying what is wrong and what to do about it, NUL-terminated.
   char message[191];
 } ar_probe;
+
+// One completion, valid only for the duration of the callback.
+typedef struct ar_completion {
+  // The ring the operation was queued on.
+  struct ar_ring *ring;
+  // The id its `ar_op_*` call returned.
+  int64_t op;
+  // `>= 0`: the result (bytes transferred, a new fd, or 0); `< 0`: `-errno`.
+  int32_t res;
+  // `AR_COMPLETION_*` flags.
+  uint32_t flags;
+  // With `AR_COMPLETION_BUFFER`: the provided buffer holding `res` bytes; else NULL.
+  void *buf;
+  // With `AR_COMPLETION_BUFFER`: the buffer's id within its group.
+  uint16_t buf_id;
+} ar_completion;
 
 
 
@@ -743,7 +745,10 @@ void ar_ring_free(struct ar_ring *ring);
 //
 // Parameters: `ring`: the ring.
 //
-// Returns: the fd, or `-EINVAL` for a NULL ring.
+// Returns: the fd, or `-EINVAL` for a NULL ring, or `-errno` if the fd cannot be
+// registered with the io_uring (the first call registers it: a ring whose fd nobody asks
+// for does not pay the kernel's signal on every batch of completions; the first call also
+// makes the fd readable once, covering anything that completed before).
 //
 // Memory and lifetimes: owned by the ring; do not close or read it.
 //

@@ -8,8 +8,7 @@
 //! with `-EBUSY` instead of a data race; an `AR_RING_THREADSAFE` ring makes it wait, briefly,
 //! on a lock (the holder never blocks in the kernel while holding it).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use crate::error::Errno;
 
@@ -39,19 +38,18 @@ fn thread_token() -> usize {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Owner {
     /// The thread holding the claim, or 0.
     thread: AtomicUsize,
-    /// With `AR_RING_THREADSAFE`: other threads wait here instead of failing.
-    lock: Option<Mutex<()>>,
+    /// With `AR_RING_THREADSAFE`: other threads wait on this lock instead of failing.
+    waiting: bool,
+    lock: FutexLock,
 }
 
 /// A claim on the ring; releases it on drop if this call was the one that took it.
 pub(crate) struct Claim<'a> {
     owner: &'a Owner,
     outermost: bool,
-    _guard: Option<MutexGuard<'a, ()>>,
 }
 
 impl Claim<'_> {
@@ -64,7 +62,7 @@ impl Claim<'_> {
 impl Owner {
     /// An owner whose second thread waits (`true`) or gets `-EBUSY` (`false`).
     pub(crate) fn new(waiting: bool) -> Owner {
-        Owner { thread: AtomicUsize::new(0), lock: waiting.then(|| Mutex::new(())) }
+        Owner { thread: AtomicUsize::new(0), waiting, lock: FutexLock::new() }
     }
 
     /// Claims the ring for the calling thread.
@@ -73,18 +71,16 @@ impl Owner {
         let me = thread_token();
         if self.thread.load(Ordering::Relaxed) == me {
             // Only this thread stores its own token, so the holder cannot change under us.
-            return Ok(Claim { owner: self, outermost: false, _guard: None });
+            return Ok(Claim { owner: self, outermost: false });
         }
-        match &self.lock {
-            Some(lock) => {
-                let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-                self.thread.store(me, Ordering::Relaxed);
-                Ok(Claim { owner: self, outermost: true, _guard: Some(guard) })
-            }
-            None => match self.thread.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => Ok(Claim { owner: self, outermost: true, _guard: None }),
-                Err(_) => Err(Errno::EBUSY),
-            },
+        if self.waiting {
+            self.lock.lock();
+            self.thread.store(me, Ordering::Relaxed);
+            return Ok(Claim { owner: self, outermost: true });
+        }
+        match self.thread.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed) {
+            Ok(_) => Ok(Claim { owner: self, outermost: true }),
+            Err(_) => Err(Errno::EBUSY),
         }
     }
 }
@@ -93,8 +89,46 @@ impl Drop for Claim<'_> {
     #[inline]
     fn drop(&mut self) {
         if self.outermost {
-            // Before the guard (a later field) unlocks.
             self.owner.thread.store(0, Ordering::Release);
+            if self.owner.waiting {
+                self.owner.lock.unlock();
+            }
+        }
+    }
+}
+
+/// A mutex on a futex word (0 free, 1 held, 2 held with waiters: Drepper, "Futexes Are
+/// Tricky"). `std::sync::Mutex` hands out only guards, which would make every claim carry
+/// an `Option<MutexGuard>` whose drop glue showed up in the per-operation profile.
+struct FutexLock(AtomicU32);
+
+impl FutexLock {
+    const fn new() -> FutexLock {
+        FutexLock(AtomicU32::new(0))
+    }
+
+    fn lock(&self) {
+        if self.0.compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return;
+        }
+        while self.0.swap(2, Ordering::Acquire) != 0 {
+            // SAFETY: waits while the word still reads 2; the word lives as long as `self`.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    self.0.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    2u32,
+                    std::ptr::null::<libc::timespec>(),
+                )
+            };
+        }
+    }
+
+    fn unlock(&self) {
+        if self.0.swap(0, Ordering::Release) == 2 {
+            // SAFETY: wakes one waiter on our word.
+            unsafe { libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1u32) };
         }
     }
 }

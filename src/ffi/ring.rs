@@ -99,7 +99,10 @@ pub unsafe extern "C" fn ar_ring_free(ring: *mut Ring) {
 ///
 /// Parameters: `ring`: the ring.
 ///
-/// Returns: the fd, or `-EINVAL` for a NULL ring.
+/// Returns: the fd, or `-EINVAL` for a NULL ring, or `-errno` if the fd cannot be
+/// registered with the io_uring (the first call registers it: a ring whose fd nobody asks
+/// for does not pay the kernel's signal on every batch of completions; the first call also
+/// makes the fd readable once, covering anything that completed before).
 ///
 /// Memory and lifetimes: owned by the ring; do not close or read it.
 ///
@@ -107,7 +110,7 @@ pub unsafe extern "C" fn ar_ring_free(ring: *mut Ring) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_ring_notify_fd(ring: *const Ring) -> c_int {
     // SAFETY: the caller passes NULL or a live ring.
-    boundary(|| Ok(unsafe { self::ring(ring) }?.notify_fd()))
+    boundary(|| unsafe { self::ring(ring) }?.notify_fd())
 }
 
 /// Hands every queued operation to the kernel in one batch (`io_uring_enter`). `ar_ring_run`

@@ -52,6 +52,8 @@ pub unsafe trait Operation {
     /// Whether the operation takes a file descriptor that `AR_OP_FIXED_FILE` may turn into
     /// an index into the ring's registered files.
     const TAKES_FD: bool = false;
+    /// Whether `buf_group` may return a group (the ring then takes its general path).
+    const USES_GROUP: bool = false;
 
     /// Validates the arguments, copies into `args` what the kernel reads after submission,
     /// and builds the entry. `user_data` and the `IOSQE_*` flags are set by the ring.

@@ -281,6 +281,7 @@ pub struct RecvMulti {
 // ring keeps alive while operations use it.
 unsafe impl Operation for RecvMulti {
     const TAKES_FD: bool = true;
+    const USES_GROUP: bool = true;
     fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: non-NULL was checked by `buf_group`, which the ring calls first.

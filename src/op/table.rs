@@ -7,7 +7,10 @@
 //! the table may grow meanwhile. In steady state, allocating and freeing a record touches
 //! no heap.
 
+use std::ffi::c_void;
+
 use super::record::Record;
+use crate::completion::OpCallback;
 
 const PAGE_SHIFT: u32 = 6;
 const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
@@ -31,7 +34,7 @@ impl OpTable {
 
     /// Takes a free record, growing the table by a page when none is left.
     /// Returns `None` only past `MAX_RECORDS` or when memory is exhausted.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc(&mut self) -> Option<(i64, &mut Record)> {
         if self.free.is_empty() {
             self.grow()?;
@@ -44,14 +47,28 @@ impl OpTable {
         Some((id, record))
     }
 
+    /// Ends the operation `id` names if its next CQE is its final result as is
+    /// (`Record::is_plain_last_cqe`): frees the record and returns its userdata and
+    /// callback. `None` (record untouched) otherwise.
+    #[inline(always)]
+    pub(crate) fn take_plain(&mut self, id: i64) -> Option<(*mut c_void, OpCallback)> {
+        let (index, generation) = split_id(id)?;
+        let record = &mut self.pages.get_mut(index as usize >> PAGE_SHIFT)?[index as usize & (PAGE_SIZE - 1)];
+        if !(record.live && record.generation == generation && record.is_plain_last_cqe()) {
+            return None;
+        }
+        let out = (record.userdata, record.cb);
+        record.retire();
+        self.free.push(index);
+        Some(out)
+    }
+
     /// Returns a record to the free list, cleared (`Record::clear`); its id becomes stale.
     #[inline]
     pub(crate) fn release(&mut self, index: u32) {
         let record = self.at_mut(index);
         debug_assert!(record.live);
-        record.live = false;
-        record.clear();
-        record.generation = if record.generation >= MAX_GENERATION { 1 } else { record.generation + 1 };
+        record.retire();
         self.free.push(index);
     }
 
@@ -93,6 +110,16 @@ impl OpTable {
         // Hand out low indexes first: push in reverse so `pop` yields `base` next.
         self.free.extend((base..base + PAGE_SIZE).rev().map(|i| i as u32));
         Some(())
+    }
+}
+
+impl Record {
+    /// Marks the record free and clean (`Record::clear`), under a new generation.
+    #[inline(always)]
+    fn retire(&mut self) {
+        self.live = false;
+        self.clear();
+        self.generation = if self.generation >= MAX_GENERATION { 1 } else { self.generation + 1 };
     }
 }
 
