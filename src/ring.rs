@@ -245,7 +245,7 @@ impl Ring {
     ///
     /// Whatever memory the operation points at that it does not copy (data buffers, statx
     /// results) stays valid until its final completion; `cb` may be called with `userdata`.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn queue<O: Operation>(
         &self,
         op: O,
@@ -253,10 +253,29 @@ impl Ring {
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
-        let cb = cb.ok_or(Errno::EINVAL)?;
+        // SAFETY: the caller's contract.
+        let id = unsafe { self.queue_id(op, opts, userdata, cb) };
+        if id < 0 { Err(Errno(-id as i32)) } else { Ok(id) }
+    }
+
+    /// `queue` as the C API returns it: the id, or `-errno`. Each path converts its own
+    /// result, so that no `Result` has to be merged (through memory) on the hot path.
+    ///
+    /// # Safety
+    ///
+    /// As for `queue`.
+    #[inline(always)]
+    pub(crate) unsafe fn queue_id<O: Operation>(
+        &self,
+        op: O,
+        opts: Option<&OpOpts>,
+        userdata: *mut c_void,
+        cb: OpCallback,
+    ) -> i64 {
+        let Some(cb) = cb else { return Errno::EINVAL.negated().into() };
         if opts.is_none() && !O::USES_GROUP {
             // SAFETY: the caller's contract.
-            unsafe { self.queue_plain(op, userdata, cb) }
+            id_or_errno(unsafe { self.queue_plain(op, userdata, cb) })
         } else {
             // SAFETY: the caller's contract.
             unsafe { self.queue_general(op, opts, userdata, cb) }
@@ -270,7 +289,7 @@ impl Ring {
     /// # Safety
     ///
     /// As for `queue`.
-    #[inline]
+    #[inline(always)]
     unsafe fn queue_plain<O: Operation>(&self, op: O, userdata: *mut c_void, cb: Callback) -> Result<i64, Errno> {
         debug_assert!(op.buf_group().is_none(), "an operation with a group must declare USES_GROUP");
         let _claim = self.owner.claim()?;
@@ -305,6 +324,21 @@ impl Ring {
     /// As for `queue`.
     #[inline(never)]
     unsafe fn queue_general<O: Operation>(
+        &self,
+        op: O,
+        opts: Option<&OpOpts>,
+        userdata: *mut c_void,
+        cb: Callback,
+    ) -> i64 {
+        // SAFETY: the caller's contract.
+        id_or_errno(unsafe { self.queue_general_inner(op, opts, userdata, cb) })
+    }
+
+    /// # Safety
+    ///
+    /// As for `queue`.
+    #[inline(always)]
+    unsafe fn queue_general_inner<O: Operation>(
         &self,
         op: O,
         opts: Option<&OpOpts>,
@@ -668,18 +702,16 @@ impl Ring {
             while let Some(id) = unsafe { self.state() }.ready.pop() {
                 delivered += self.finish(id);
             }
-            let mut reaped = false;
             // `pop` frees each CQE's slot before its callback runs.
             while let Some((user_data, res, flags)) = self.cq.pop() {
-                reaped = true;
                 delivered += self.settle(user_data, res, flags);
-            }
-            if reaped {
-                // Callbacks may have made more ready.
-                continue;
             }
             // SAFETY: the caller holds the claim; no other borrow is live.
             let st = unsafe { self.state() };
+            if !st.ready.is_empty() {
+                // Callbacks made more ready.
+                continue;
+            }
             if !st.sq.cq_overflow() {
                 break;
             }
@@ -866,7 +898,13 @@ impl Ring {
         1
     }
 
+    #[inline]
     fn run_posted(&self) -> u32 {
+        if !self.posts.is_pending() { 0 } else { self.run_posted_slow() }
+    }
+
+    #[cold]
+    fn run_posted_slow(&self) -> u32 {
         let mut posted = {
             // SAFETY: the caller holds the claim; the borrow ends before any callback.
             let st = unsafe { self.state() };
@@ -1070,10 +1108,15 @@ impl State {
     }
 
     /// Moves whole chains from the backlog into the submission queue while they fit.
+    #[inline]
     fn flush_backlog(&mut self) {
-        if self.backlog.is_empty() {
-            return;
+        if !self.backlog.is_empty() {
+            self.flush_backlog_slow();
         }
+    }
+
+    #[cold]
+    fn flush_backlog_slow(&mut self) {
         let capacity = self.sq.capacity() as usize;
         while !self.backlog.is_empty() {
             let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
@@ -1105,6 +1148,15 @@ impl State {
         if self.sqpoll {
             self.sq.publish();
         }
+    }
+}
+
+/// An id, or `-errno`.
+#[inline(always)]
+fn id_or_errno(r: Result<i64, Errno>) -> i64 {
+    match r {
+        Ok(id) => id,
+        Err(e) => e.negated().into(),
     }
 }
 

@@ -42,6 +42,17 @@ pub(crate) fn boundary<T: CReturn>(body: impl FnOnce() -> Result<T, Errno>) -> T
     }
 }
 
+/// `boundary` for a body that already returns an id or `-errno`: on the hottest exports,
+/// a `Result` merged from several paths went through the stack with mismatched store and
+/// load widths (a store-forwarding stall per call).
+#[inline(always)]
+pub(crate) fn boundary_i64(body: impl FnOnce() -> i64) -> i64 {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(v) => v,
+        Err(_) => i64::from(Errno::INTERNAL.negated()),
+    }
+}
+
 /// Runs the body of an export that returns nothing; a panic is reported on stderr.
 pub(crate) fn boundary_void(body: impl FnOnce()) {
     if catch_unwind(AssertUnwindSafe(body)).is_err() {

@@ -15,26 +15,33 @@
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::boundary::{boundary, opt, ring};
+use super::boundary::{boundary, boundary_i64, opt, ring};
 use crate::completion::OpCallback;
 use crate::error::Errno;
 use crate::op::{self, OpOpts, Operation};
 use crate::ring::Ring;
 
-/// The body every `ar_op_*` export shares.
+/// The body every `ar_op_*` export shares: the id or `-errno`, with the panic guard.
 ///
 /// # Safety
 ///
 /// `ring` and `opts` are NULL or valid; the operation's pointers obey its contract.
+#[inline(always)]
 unsafe fn queue<O: Operation>(
     ring: *mut Ring,
     op: O,
     opts: *const OpOpts,
     userdata: *mut c_void,
     cb: OpCallback,
-) -> Result<i64, Errno> {
-    // SAFETY: the caller's contract.
-    unsafe { self::ring(ring)?.queue(op, opt(opts), userdata, cb) }
+) -> i64 {
+    boundary_i64(|| {
+        // SAFETY: the caller's contract.
+        match unsafe { ring.as_ref() } {
+            // SAFETY: as above.
+            Some(ring) => unsafe { ring.queue_id(op, opt(opts), userdata, cb) },
+            None => Errno::EINVAL.negated().into(),
+        }
+    })
 }
 
 /// Queues a no-op; it completes with 0.
@@ -50,7 +57,7 @@ unsafe fn queue<O: Operation>(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_op_nop(ring: *mut Ring, opts: *const OpOpts, userdata: *mut c_void, cb: OpCallback) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Nop, opts, userdata, cb) })
+    unsafe { queue(ring, op::Nop, opts, userdata, cb) }
 }
 
 /// Queues a read of up to `len` bytes from `fd` at `offset` into `buf`; `res` is the byte
@@ -78,7 +85,7 @@ pub unsafe extern "C" fn ar_op_read(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Read { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Read { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) }
 }
 
 /// Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
@@ -103,7 +110,7 @@ pub unsafe extern "C" fn ar_op_write(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Write { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Write { fd, buf: buf.cast(), len, offset }, opts, userdata, cb) }
 }
 
 /// Queues a scatter read (`preadv2`) into `iovcnt` buffers.
@@ -130,7 +137,7 @@ pub unsafe extern "C" fn ar_op_readv(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Readv { fd, iov, iovcnt, offset }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Readv { fd, iov, iovcnt, offset }, opts, userdata, cb) }
 }
 
 /// Queues a gather write (`pwritev2`) from `iovcnt` buffers.
@@ -156,7 +163,7 @@ pub unsafe extern "C" fn ar_op_writev(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Writev { fd, iov, iovcnt, offset }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Writev { fd, iov, iovcnt, offset }, opts, userdata, cb) }
 }
 
 /// Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
@@ -179,7 +186,7 @@ pub unsafe extern "C" fn ar_op_fsync(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Fsync { fd, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Fsync { fd, flags }, opts, userdata, cb) }
 }
 
 /// Queues `fallocate(fd, mode, offset, len)`.
@@ -204,7 +211,7 @@ pub unsafe extern "C" fn ar_op_fallocate(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Fallocate { fd, mode, offset, len }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Fallocate { fd, mode, offset, len }, opts, userdata, cb) }
 }
 
 /// Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
@@ -230,7 +237,7 @@ pub unsafe extern "C" fn ar_op_openat(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::OpenAt { dirfd, path, flags, mode }, opts, userdata, cb) })
+    unsafe { queue(ring, op::OpenAt { dirfd, path, flags, mode }, opts, userdata, cb) }
 }
 
 /// Queues `close(fd)`.
@@ -252,7 +259,7 @@ pub unsafe extern "C" fn ar_op_close(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Close { fd }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Close { fd }, opts, userdata, cb) }
 }
 
 /// Queues `statx(dirfd, path, flags, mask, statxbuf)`.
@@ -281,7 +288,7 @@ pub unsafe extern "C" fn ar_op_statx(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Statx { dirfd, path, flags, mask, out: statxbuf }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Statx { dirfd, path, flags, mask, out: statxbuf }, opts, userdata, cb) }
 }
 
 /// Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
@@ -305,7 +312,7 @@ pub unsafe extern "C" fn ar_op_unlinkat(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::UnlinkAt { dirfd, path, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::UnlinkAt { dirfd, path, flags }, opts, userdata, cb) }
 }
 
 /// Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
@@ -331,9 +338,9 @@ pub unsafe extern "C" fn ar_op_renameat(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
+    unsafe {
         queue(ring, op::RenameAt { olddirfd, oldpath, newdirfd, newpath, flags }, opts, userdata, cb)
-    })
+    }
 }
 
 /// Queues `mkdirat(dirfd, path, mode)`.
@@ -357,7 +364,7 @@ pub unsafe extern "C" fn ar_op_mkdirat(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::MkdirAt { dirfd, path, mode }, opts, userdata, cb) })
+    unsafe { queue(ring, op::MkdirAt { dirfd, path, mode }, opts, userdata, cb) }
 }
 
 /// Queues a timer of `ns` nanoseconds; `res` is 0 when it fires, `-ECANCELED` if cancelled.
@@ -379,7 +386,7 @@ pub unsafe extern "C" fn ar_op_timeout(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Timeout { ns }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Timeout { ns }, opts, userdata, cb) }
 }
 
 /// Requests cancellation of operation `target`. The target then completes with
@@ -454,7 +461,7 @@ pub unsafe extern "C" fn ar_op_socket(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Socket { domain, socket_type: r#type, protocol }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Socket { domain, socket_type: r#type, protocol }, opts, userdata, cb) }
 }
 
 /// Queues `connect(fd, addr, addrlen)`; `res` is 0 once connected.
@@ -478,7 +485,7 @@ pub unsafe extern "C" fn ar_op_connect(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Connect { fd, addr, addrlen }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Connect { fd, addr, addrlen }, opts, userdata, cb) }
 }
 
 /// Queues `accept4(fd, NULL, NULL, flags)`; `res` is the new connection's fd.
@@ -501,7 +508,7 @@ pub unsafe extern "C" fn ar_op_accept(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Accept { fd, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Accept { fd, flags }, opts, userdata, cb) }
 }
 
 /// Queues a multishot accept: one callback per accepted connection (`res` the new fd,
@@ -526,7 +533,7 @@ pub unsafe extern "C" fn ar_op_accept_multishot(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::AcceptMulti { fd, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::AcceptMulti { fd, flags }, opts, userdata, cb) }
 }
 
 /// Queues `send(fd, buf, len, flags)`; `res` is the byte count sent (possibly short unless
@@ -552,7 +559,7 @@ pub unsafe extern "C" fn ar_op_send(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Send { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Send { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) }
 }
 
 /// Queues `recv(fd, buf, len, flags)`; `res` is the byte count (0 at end of stream).
@@ -577,7 +584,7 @@ pub unsafe extern "C" fn ar_op_recv(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Recv { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Recv { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) }
 }
 
 /// Queues a multishot receive into buffer group `group`: one callback per arrival, carrying
@@ -608,7 +615,7 @@ pub unsafe extern "C" fn ar_op_recv_multishot(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::RecvMulti { fd, group, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::RecvMulti { fd, group, flags }, opts, userdata, cb) }
 }
 
 /// Queues a zero-copy send (6.0). Exactly one callback: `res` is the byte count, delivered
@@ -635,7 +642,7 @@ pub unsafe extern "C" fn ar_op_send_zc(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::SendZc { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::SendZc { fd, buf: buf.cast(), len, flags }, opts, userdata, cb) }
 }
 
 /// Queues `sendmsg(fd, msg, flags)`; `res` is the byte count.
@@ -660,7 +667,7 @@ pub unsafe extern "C" fn ar_op_sendmsg(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::SendMsg { fd, msg, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::SendMsg { fd, msg, flags }, opts, userdata, cb) }
 }
 
 /// Queues `recvmsg(fd, msg, flags)`; `res` is the byte count, and the kernel fills
@@ -686,7 +693,7 @@ pub unsafe extern "C" fn ar_op_recvmsg(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::RecvMsg { fd, msg, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::RecvMsg { fd, msg, flags }, opts, userdata, cb) }
 }
 
 /// Queues `shutdown(fd, how)`.
@@ -709,7 +716,7 @@ pub unsafe extern "C" fn ar_op_shutdown(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Shutdown { fd, how }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Shutdown { fd, how }, opts, userdata, cb) }
 }
 
 /// Queues a one-shot poll of `fd` for `events` (`POLLIN`, `POLLOUT`, …); `res` is the ready
@@ -733,7 +740,7 @@ pub unsafe extern "C" fn ar_op_poll(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Poll { fd, events, multishot: false }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Poll { fd, events, multishot: false }, opts, userdata, cb) }
 }
 
 /// Queues a multishot poll: a callback with `AR_COMPLETION_MORE` each time `fd` becomes
@@ -757,7 +764,7 @@ pub unsafe extern "C" fn ar_op_poll_multishot(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Poll { fd, events, multishot: true }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Poll { fd, events, multishot: true }, opts, userdata, cb) }
 }
 
 /// Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.
@@ -785,7 +792,7 @@ pub unsafe extern "C" fn ar_op_splice(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe { queue(ring, op::Splice { fd_in, off_in, fd_out, off_out, len, flags }, opts, userdata, cb) })
+    unsafe { queue(ring, op::Splice { fd_in, off_in, fd_out, off_out, len, flags }, opts, userdata, cb) }
 }
 
 /// Queues a read into registered buffer `buf_index` (see `ar_ring_register_buffers`).
@@ -812,9 +819,9 @@ pub unsafe extern "C" fn ar_op_read_fixed(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
+    unsafe {
         queue(ring, op::ReadFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb)
-    })
+    }
 }
 
 /// Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
@@ -841,7 +848,7 @@ pub unsafe extern "C" fn ar_op_write_fixed(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    boundary(|| unsafe {
+    unsafe {
         queue(ring, op::WriteFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb)
-    })
+    }
 }
