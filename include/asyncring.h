@@ -111,8 +111,6 @@ struct statx;
 // A buffer group (`ar_bufgroup`).
 typedef struct ar_bufgroup ar_bufgroup;
 
-typedef struct Option_Callback Option_Callback;
-
 // A ring: see the module documentation.
 typedef struct ar_ring ar_ring;
 
@@ -127,9 +125,25 @@ typedef struct ar_op_opts {
   uint32_t reserved;
 } ar_op_opts;
 
+// One completion, valid only for the duration of the callback.
+typedef struct ar_completion {
+  // The ring the operation was queued on.
+  struct ar_ring *ring;
+  // The id its `ar_op_*` call returned.
+  int64_t op;
+  // `>= 0`: the result (bytes transferred, a new fd, or 0); `< 0`: `-errno`.
+  int32_t res;
+  // `AR_COMPLETION_*` flags.
+  uint32_t flags;
+  // With `AR_COMPLETION_BUFFER`: the provided buffer holding `res` bytes; else NULL.
+  void *buf;
+  // With `AR_COMPLETION_BUFFER`: the buffer's id within its group.
+  uint16_t buf_id;
+} ar_completion;
+
 // The completion callback: `userdata` first, as every callback in this API. Required
 // (NULL is rejected with `-EINVAL`); the `Option` is how Rust spells a nullable pointer.
-typedef struct Option_Callback ar_op_cb;
+typedef void (*ar_op_cb)(void *userdata, const struct ar_completion *completion);
 
 // How a ring is set up. Zero-initialised fields mean "default", so `{0}` is a valid config.
 typedef struct ar_ring_config {
@@ -165,22 +179,6 @@ typedef struct ar_probe {
   // A sentence saying what is wrong and what to do about it, NUL-terminated.
   char message[191];
 } ar_probe;
-
-// One completion, valid only for the duration of the callback.
-typedef struct ar_completion {
-  // The ring the operation was queued on.
-  struct ar_ring *ring;
-  // The id its `ar_op_*` call returned.
-  int64_t op;
-  // `>= 0`: the result (bytes transferred, a new fd, or 0); `< 0`: `-errno`.
-  int32_t res;
-  // `AR_COMPLETION_*` flags.
-  uint32_t flags;
-  // With `AR_COMPLETION_BUFFER`: the provided buffer holding `res` bytes; else NULL.
-  void *buf;
-  // With `AR_COMPLETION_BUFFER`: the buffer's id within its group.
-  uint16_t buf_id;
-} ar_completion;
 
 
 

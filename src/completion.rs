@@ -30,10 +30,10 @@ pub struct Completion {
 
 /// The completion callback: `userdata` first, as every callback in this API. Required
 /// (NULL is rejected with `-EINVAL`); the `Option` is how Rust spells a nullable pointer.
-pub type OpCallback = Option<Callback>;
+pub type OpCallback = Option<unsafe extern "C" fn(userdata: *mut c_void, completion: *const Completion)>;
 
 /// A completion callback known to be non-NULL.
-pub type Callback = unsafe extern "C" fn(userdata: *mut c_void, completion: *const Completion);
+pub(crate) type Callback = unsafe extern "C" fn(userdata: *mut c_void, completion: *const Completion);
 
 /// Work posted with `ar_ring_post`. Required (NULL is rejected with `-EINVAL`).
 pub type PostFn = Option<unsafe extern "C" fn(userdata: *mut c_void)>;
