@@ -61,6 +61,8 @@ pub(crate) struct Owner {
     bias: AtomicPtr<Seat>,
     /// Default mode: everything the slow path changes.
     slow: Mutex<Slow>,
+    /// `membarrier` is usable: the biased thread needs only a compiler barrier.
+    asymmetric: bool,
 }
 
 /// One thread's place at a ring (default mode).
@@ -107,12 +109,18 @@ impl<'a> Claim<'a> {
 impl Owner {
     /// An owner whose second thread waits (`true`) or gets `-EBUSY` (`false`).
     pub(crate) fn new(waiting: bool) -> Owner {
+        Owner::with_barriers(waiting, asymmetric_fences())
+    }
+
+    /// `new`, choosing the barrier scheme (tests exercise the one without `membarrier`).
+    fn with_barriers(waiting: bool, asymmetric: bool) -> Owner {
         Owner {
             waiting,
             thread: AtomicUsize::new(0),
             lock: FutexLock::new(),
             bias: AtomicPtr::new(std::ptr::null_mut()),
             slow: Mutex::new(Slow { seats: Vec::new(), last: std::ptr::null() }),
+            asymmetric,
         }
     }
 
@@ -131,7 +139,11 @@ impl Owner {
                     return Ok(Claim::new(self, seat, false));
                 }
                 s.busy.store(true, Ordering::Relaxed);
-                barrier_light();
+                if self.asymmetric {
+                    compiler_fence(Ordering::SeqCst);
+                } else {
+                    fence(Ordering::SeqCst);
+                }
                 if self.bias.load(Ordering::Relaxed) == seat {
                     return Ok(Claim::new(self, seat, true));
                 }
@@ -175,7 +187,7 @@ impl Owner {
         if !biased.is_null() && biased.cast_const() != mine {
             // Revoke, then make sure the biased thread either shows as busy or sees this.
             self.bias.store(std::ptr::null_mut(), Ordering::SeqCst);
-            if !barrier_heavy() {
+            if !barrier_heavy(self.asymmetric) {
                 // Without the barrier the biased thread's busy mark may be invisible: leave
                 // the ring with it.
                 self.bias.store(biased, Ordering::SeqCst);
@@ -221,22 +233,11 @@ fn asymmetric_fences() -> bool {
     })
 }
 
-/// The biased thread's side: a compiler barrier when the other side can use `membarrier`,
-/// a full fence otherwise.
-#[inline]
-fn barrier_light() {
-    if asymmetric_fences() {
-        compiler_fence(Ordering::SeqCst);
-    } else {
-        fence(Ordering::SeqCst);
-    }
-}
-
 /// The revoking thread's side: every running thread of the process passes a full barrier.
 /// `false` if that could not be done (then the biased thread may still be entering).
-fn barrier_heavy() -> bool {
+fn barrier_heavy(asymmetric: bool) -> bool {
     const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
-    if !asymmetric_fences() {
+    if !asymmetric {
         // The biased side uses real fences.
         fence(Ordering::SeqCst);
         return true;
@@ -304,10 +305,15 @@ mod tests {
 
     #[test]
     fn default_owner_never_admits_two_threads() {
+        never_admits_two_threads(&Owner::new(false));
+        // The scheme for processes where seccomp refuses membarrier: real fences.
+        never_admits_two_threads(&Owner::with_barriers(false, false));
+    }
+
+    fn never_admits_two_threads(owner: &Owner) {
         // Threads race for the ring; each that gets it does a non-atomic increment, which
         // loses updates if two ever hold the claim at once. Counting the successes checks
         // that the biased fast path and the revoking slow path exclude each other.
-        let owner = Owner::new(false);
         let counter = std::sync::atomic::AtomicU32::new(0);
         let wins = std::sync::atomic::AtomicU32::new(0);
         let start = std::sync::Barrier::new(3);

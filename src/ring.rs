@@ -572,6 +572,7 @@ impl Ring {
         self.deliver()
     }
 
+    #[inline(always)]
     fn run_once(&self) -> Result<u32, Errno> {
         loop {
             // SAFETY: we hold the claim (taken by `run`); no other borrow is live.
@@ -590,6 +591,7 @@ impl Ring {
         }
     }
 
+    #[inline(always)]
     fn run_until_done(&self) -> Result<u32, Errno> {
         let mut total = 0u32;
         while self.inflight() > 0 || self.posts.is_pending() {
@@ -647,6 +649,7 @@ impl Ring {
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
     /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
+    #[inline(always)]
     fn submit_inner(&self, wait_one: bool) -> Result<u32, Errno> {
         if self.submitter.is_some() {
             // Only the submitter thread enters the kernel; hand it what is queued.
