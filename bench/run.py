@@ -26,6 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 QUICK = "--quick" in sys.argv
 RUNS = 3 if QUICK else 7
+# NOP runs are short (a tenth of a second): more of them steady the median on a noisy machine.
+NOP_RUNS = 3 if QUICK else 11
 ECHO_RUNS = 2 if QUICK else 3
 ECHO_SECONDS = 1.0 if QUICK else 2.0
 SERVER_CPU, CLIENT_CPU = "0", ("1" if os.cpu_count() > 1 else "0")
@@ -112,8 +114,8 @@ def bench_nop():
     nop_c, nop_raw = os.path.join(BUILD, "nop_c"), os.path.join(ROOT, "bench/raw/target/release/nop_raw")
     rows = []
     for batch in (1, 32, 256):
-        n = (100_000 if batch == 1 else 1_000_000) // (4 if QUICK else 1)
-        row = compare(f"batch {batch}", [nop_c, str(batch), str(n)], [nop_raw, str(batch), str(n)])
+        n = (300_000 if batch == 1 else 1_000_000) // (4 if QUICK else 1)
+        row = compare(f"batch {batch}", [nop_c, str(batch), str(n)], [nop_raw, str(batch), str(n)], runs=NOP_RUNS)
         small = 20_000 if batch == 1 else 200_000
         if PERF:
             row["sys_ours"] = per_op(syscalls, lambda k: [nop_c, str(batch), str(k)], small)
@@ -259,7 +261,7 @@ def report(nop, ts, files, echo):
     w = out.append
     w("# Benchmark results\n")
     w(f"Measured by `make bench` on {datetime.date.today().isoformat()}: {machine()}.")
-    w(f"Medians of {RUNS} alternating runs (echo: {ECHO_RUNS} runs of {ECHO_SECONDS:g} s per setting), "
+    w(f"Medians of {RUNS} alternating runs (NOP: {NOP_RUNS}; echo: {ECHO_RUNS} runs of {ECHO_SECONDS:g} s per setting), "
       "min–max in parentheses. The machine is shared and noisy: read ratios, not absolute figures. "
       f"Echo servers are pinned to CPU {SERVER_CPU}, the load generator to CPU {CLIENT_CPU}.\n")
     w("## NOP round trip through the C API (queue → submit → callback)\n")
