@@ -16,8 +16,8 @@ mod owner;
 mod post;
 pub mod probe;
 mod register;
-mod shared_rings;
 pub mod ring;
+mod shared_rings;
 mod submitter;
 pub mod version;
 

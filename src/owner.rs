@@ -75,6 +75,7 @@ struct Seat {
 
 struct Slow {
     /// Every seat ever made, one per thread that used the ring; freed with the ring.
+    #[allow(clippy::vec_box, reason = "a seat's address is its identity: it must not move when the Vec grows")]
     seats: Vec<Box<Seat>>,
     /// The seat of the last thread that claimed the ring: the only one that may hold it.
     last: *const Seat,
@@ -277,7 +278,9 @@ impl FutexLock {
     fn unlock(&self) {
         if self.0.swap(0, Ordering::Release) == 2 {
             // SAFETY: wakes one waiter on our word.
-            unsafe { libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1u32) };
+            unsafe {
+                libc::syscall(libc::SYS_futex, self.0.as_ptr(), libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG, 1u32)
+            };
         }
     }
 }

@@ -31,7 +31,7 @@ use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, R
 use crate::error::Errno;
 use crate::op::table::OpTable;
 use crate::op::{
-    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, OpOpts,
+    AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, Kind, OpOpts,
     Operation, Step,
 };
 use crate::owner::{Claim, Owner};
@@ -93,6 +93,13 @@ pub(crate) struct State {
     /// enter (or at once with SQPOLL, whose kernel thread reads the tail continuously).
     pub(crate) sq: SubmissionRing,
     sqpoll: bool,
+    /// The *lane*: how many unlinked operations may go straight into the submission queue
+    /// with no other check (see `push_one`). At most the free slots; 0 whenever something
+    /// else must happen on a push: a backlog or an open chain to queue behind, teardown,
+    /// an SQPOLL tail to publish, a submitter thread to kick (`careful`).
+    lane: u32,
+    /// Every push must take the careful path (SQPOLL or thread-safe rings).
+    careful: bool,
 }
 
 /// A ring: see the module documentation.
@@ -164,7 +171,7 @@ impl Ring {
         let (sq, cq) = shared_rings::map(&uring)?;
         let ring = Box::new(Ring {
             uring,
-            state: UnsafeCell::new(ManuallyDrop::new(State::new(sq, cfg.flags & AR_RING_SQPOLL != 0))),
+            state: UnsafeCell::new(ManuallyDrop::new(State::new(sq, cfg.flags & AR_RING_SQPOLL != 0, threadsafe))),
             cq,
             owner: Owner::new(cfg.flags & AR_RING_THREADSAFE != 0),
             posts: PostQueue::new()?,
@@ -275,7 +282,7 @@ impl Ring {
         let Some(cb) = cb else { return Errno::EINVAL.negated().into() };
         if opts.is_none() && !O::USES_GROUP {
             // SAFETY: the caller's contract.
-            id_or_errno(unsafe { self.queue_plain(op, userdata, cb) })
+            unsafe { self.queue_plain(op, userdata, cb) }
         } else {
             // SAFETY: the caller's contract.
             unsafe { self.queue_general(op, opts, userdata, cb) }
@@ -283,38 +290,63 @@ impl Ring {
     }
 
     /// `queue` without options or buffer group: one SQE, straight into the submission queue
-    /// (or the backlog behind what already waits there). The path every plain I/O call
-    /// takes, so it is kept to what it needs.
+    /// through the lane (`State::lane`), else `queue_plain_careful`. The path every plain
+    /// I/O call takes, so it is kept to what it needs: the SQE is built right in its slot.
     ///
     /// # Safety
     ///
     /// As for `queue`.
     #[inline(always)]
-    unsafe fn queue_plain<O: Operation>(&self, op: O, userdata: *mut c_void, cb: Callback) -> Result<i64, Errno> {
+    unsafe fn queue_plain<O: Operation>(&self, op: O, userdata: *mut c_void, cb: Callback) -> i64 {
         debug_assert!(op.buf_group().is_none(), "an operation with a group must declare USES_GROUP");
-        let _claim = self.owner.claim()?;
+        let _claim = match self.owner.claim() {
+            Ok(claim) => claim,
+            Err(e) => return e.negated().into(),
+        };
         // SAFETY: we hold the claim; no other borrow of the state is live.
         let st = unsafe { self.state() };
-        if st.closing {
-            return Err(Errno::ESHUTDOWN);
+        if st.lane == 0 {
+            // SAFETY: the caller's contract.
+            return unsafe { self.queue_plain_careful(st, op, userdata, cb) };
         }
-        let (id, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
-        let entry = match op.prepare(&mut rec.args) {
-            Ok(entry) => entry,
-            Err(e) => {
-                st.table.release(id as u32);
-                return Err(e);
-            }
+        let (id, entry) = match st.start(op, userdata, cb) {
+            Ok(started) => started,
+            Err(e) => return e.negated().into(),
         };
-        // A free record is clean (`OpTable::release`): only what differs is written.
-        rec.kind = O::KIND;
-        rec.userdata = userdata;
-        rec.cb = Some(cb);
-        rec.outstanding = 1;
-        st.push_one(entry.user_data(id as u64));
+        st.lane -= 1;
+        // SAFETY: the entry points into its record (stable until the final CQE) or caller
+        // memory the caller keeps alive; the lane is never wider than the room.
+        unsafe { st.sq.push(entry.user_data(id as u64)) };
+        st.sq_ops += 1;
+        self.add_inflight(1);
+        id
+    }
+
+    /// `queue_plain` when the lane is closed: behind the backlog, on a closing, SQPOLL or
+    /// thread-safe ring, or with the submission queue full.
+    ///
+    /// # Safety
+    ///
+    /// As for `queue`; `st` is this ring's state, under the caller's claim.
+    #[inline(never)]
+    unsafe fn queue_plain_careful<O: Operation>(
+        &self,
+        st: &mut State,
+        op: O,
+        userdata: *mut c_void,
+        cb: Callback,
+    ) -> i64 {
+        if st.closing {
+            return Errno::ESHUTDOWN.negated().into();
+        }
+        let (id, entry) = match st.start(op, userdata, cb) {
+            Ok(started) => started,
+            Err(e) => return e.negated().into(),
+        };
+        st.push_one_careful(entry.user_data(id as u64));
         self.kick();
         self.add_inflight(1);
-        Ok(id)
+        id
     }
 
     /// `queue` with options (flags, links, a deadline) or a buffer group.
@@ -370,7 +402,7 @@ impl Ring {
         } else if opts.flags & AR_OP_REARM != 0 {
             return Err(Errno::EINVAL);
         }
-        let (id, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
+        let (id, slot, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
         let entry = match op.prepare(&mut rec.args) {
             Ok(entry) => entry,
             Err(e) => {
@@ -378,16 +410,20 @@ impl Ring {
                 return Err(e);
             }
         };
-        rec.kind = O::KIND;
-        rec.userdata = userdata;
-        rec.cb = Some(cb);
+        slot.userdata = userdata;
+        slot.cb = Some(cb);
+        if O::KIND != Kind::Plain || group_use.is_some() || opts.timeout_ns != 0 {
+            // The record will differ from a clean one: its CQEs take the general path.
+            rec.kind = O::KIND;
+            slot.mark_general();
+        }
         let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
         let flags = sqe_flags(opts.flags);
         if group_use.is_none() && opts.timeout_ns == 0 && !link {
             // The common case: one unlinked SQE, straight into the submission queue.
-            rec.outstanding = 1;
-            st.push_one(entry.flags(flags).user_data(id as u64));
-            self.kick();
+            if st.push_one(entry.flags(flags).user_data(id as u64)) {
+                self.kick();
+            }
             self.add_inflight(1);
             return Ok(id);
         }
@@ -403,7 +439,6 @@ impl Ring {
             }
         }
         if opts.timeout_ns == 0 {
-            rec.outstanding = 1;
             self.push(st, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
         } else {
             // A deadline is a linked timeout right behind the operation (5.5). If the user
@@ -661,6 +696,16 @@ impl Ring {
             self.kick();
             return Ok(queued);
         }
+        let handed = self.submit_entering(wait_one);
+        // The kernel consumed entries: the lane may widen.
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        unsafe { self.state() }.reopen_lane();
+        handed
+    }
+
+    /// `submit_inner` for a ring whose own thread enters the kernel.
+    #[inline(always)]
+    fn submit_entering(&self, wait_one: bool) -> Result<u32, Errno> {
         let mut handed = 0u32;
         loop {
             // SAFETY: the caller holds the claim; no other borrow is live.
@@ -741,8 +786,9 @@ impl Ring {
     /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
     #[inline]
     fn settle(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
-        if user_data & (TAG_INTERNAL | TAG_DEADLINE) == 0 && !cqueue::more(cqe_flags) && !cqueue::notif(cqe_flags) {
+        if !cqueue::more(cqe_flags) && !cqueue::notif(cqe_flags) {
             // The common case: the one CQE of a plain operation with no group or deadline.
+            // (Tagged `user_data` never matches a slot: `take_plain` sees to it.)
             // SAFETY: the caller holds the claim; the borrow ends before the callback.
             let st = unsafe { self.state() };
             let id = user_data as i64;
@@ -769,6 +815,7 @@ impl Ring {
         // SAFETY: the caller holds the claim; the borrow ends before any callback.
         let st = unsafe { self.state() };
         let id = (user_data & !TAG_DEADLINE) as i64;
+        let index = id as u32;
         let Some(rec) = st.table.get_mut(id) else {
             // A record lives until the kernel owes it nothing, so this cannot happen.
             debug_assert!(false, "CQE for unknown operation {id:#x}");
@@ -781,7 +828,11 @@ impl Ring {
             let buf = cqueue::buffer_select(cqe_flags);
             match rec.kind.step(cqe_flags) {
                 Step::More => {
-                    let (group, userdata, cb) = (rec.group, rec.userdata, rec.cb);
+                    let group = rec.group;
+                    let (userdata, cb) = {
+                        let (slot, _) = st.table.at_mut(index);
+                        (slot.userdata, slot.cb)
+                    };
                     let c = self.completion(id, res, AR_COMPLETION_MORE, group, buf);
                     if let Some(cb) = cb {
                         // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
@@ -875,11 +926,10 @@ impl Ring {
         // SAFETY: the caller holds the claim; the borrow ends before the callback.
         let st = unsafe { self.state() };
         let index = id as u32;
-        let rec = st.table.at_mut(index);
-        let group = std::mem::replace(&mut rec.group, std::ptr::null_mut());
-        let c = self.completion(id, rec.final_res(), 0, group, rec.buf.take());
-        let (userdata, cb) = (rec.userdata, rec.cb.take());
-        rec.rearm = None;
+        let (slot, rec) = st.table.at_mut(index);
+        let (userdata, cb) = (slot.userdata, slot.cb);
+        let group = rec.group;
+        let c = self.completion(id, rec.final_res(), 0, group, rec.buf);
         // Free first: inside its final callback the operation is finished, so cancelling its
         // id reports -ENOENT and the record may serve an operation the callback queues.
         st.table.release(index);
@@ -957,6 +1007,7 @@ impl Ring {
             // SAFETY: we hold the claim; no other borrow is live.
             let st = unsafe { self.state() };
             st.closing = true;
+            st.lane = 0;
             st.running = true;
             // Parked receives wait for buffers that will not come back now.
             for &g in &st.groups {
@@ -1047,7 +1098,7 @@ impl Drop for Ring {
 }
 
 impl State {
-    fn new(sq: SubmissionRing, sqpoll: bool) -> State {
+    fn new(sq: SubmissionRing, sqpoll: bool, threadsafe: bool) -> State {
         State {
             table: OpTable::new(),
             backlog: VecDeque::new(),
@@ -1063,7 +1114,47 @@ impl State {
             groups: Vec::new(),
             sq,
             sqpoll,
+            lane: 0,
+            careful: sqpoll || threadsafe,
         }
+    }
+
+    /// Takes a record for `op`, lets it prepare its SQE, and records the callback: what
+    /// every queued operation starts with. Returns the id and the SQE (without `user_data`).
+    #[inline(always)]
+    fn start<O: Operation>(
+        &mut self,
+        op: O,
+        userdata: *mut c_void,
+        cb: Callback,
+    ) -> Result<(i64, squeue::Entry), Errno> {
+        let (id, slot, rec) = self.table.alloc().ok_or(Errno::ENOMEM)?;
+        let entry = match op.prepare(&mut rec.args) {
+            Ok(entry) => entry,
+            Err(e) => {
+                self.table.release(id as u32);
+                return Err(e);
+            }
+        };
+        slot.userdata = userdata;
+        slot.cb = Some(cb);
+        // A free record is clean (`OpTable`): only a kind that differs is written to it.
+        if O::KIND != Kind::Plain {
+            rec.kind = O::KIND;
+            slot.mark_general();
+        }
+        Ok((id, entry))
+    }
+
+    /// Recomputes the lane (see `lane`) from the kernel's head: after every push that did
+    /// not go through it, and after the kernel consumed entries.
+    #[inline]
+    pub(crate) fn reopen_lane(&mut self) {
+        self.lane = if self.backlog.is_empty() && !self.chain_open && !self.closing && !self.careful {
+            self.sq.free_slots()
+        } else {
+            0
+        };
     }
 
     /// Publishes pushed entries to the kernel.
@@ -1073,28 +1164,46 @@ impl State {
     }
 
     /// Pushes one unlinked user operation: straight into the submission queue when nothing
-    /// waits before it and there is room, else into the backlog.
-    #[inline]
-    pub(crate) fn push_one(&mut self, entry: squeue::Entry) {
-        if self.backlog.is_empty() && !self.chain_open && self.sq.room(1) >= 1 {
+    /// waits before it and there is room, else into the backlog. Returns whether the ring
+    /// must be kicked (`Ring::kick`).
+    #[inline(always)]
+    pub(crate) fn push_one(&mut self, entry: squeue::Entry) -> bool {
+        if self.lane != 0 {
+            self.lane -= 1;
             // SAFETY: the entry points into its record (stable until the final CQE) or
-            // caller memory the caller keeps alive; there is room.
+            // caller memory the caller keeps alive; the lane is never wider than the room.
+            unsafe { self.sq.push(entry) };
+            self.sq_ops += 1;
+            return false;
+        }
+        self.push_one_careful(entry);
+        true
+    }
+
+    #[inline(never)]
+    pub(crate) fn push_one_careful(&mut self, entry: squeue::Entry) {
+        if self.backlog.is_empty() && !self.chain_open && self.sq.room(1) >= 1 {
+            // SAFETY: as in `push_one`; there is room.
             unsafe { self.sq.push(entry) };
             self.sq_ops += 1;
             if self.sqpoll {
                 self.sq.publish();
             }
-            return;
+        } else {
+            self.backlog.push_back(Pending { entry, links_next: false });
+            self.chain_open = false;
         }
-        self.backlog.push_back(Pending { entry, links_next: false });
-        self.chain_open = false;
+        self.reopen_lane();
     }
 
     /// Pushes the SQEs of one operation: straight into the submission queue when nothing
     /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
     pub(crate) fn push(&mut self, items: &[Pending], ops: u32) {
         let links_next = items.last().is_some_and(|p| p.links_next);
-        if self.backlog.is_empty() && !self.chain_open && !links_next && self.sq.room(items.len() as u32) as usize >= items.len()
+        if self.backlog.is_empty()
+            && !self.chain_open
+            && !links_next
+            && self.sq.room(items.len() as u32) as usize >= items.len()
         {
             for p in items {
                 // SAFETY: as in `push_one`; there is room for all of them.
@@ -1104,10 +1213,12 @@ impl State {
                 self.sq.publish();
             }
             self.sq_ops += ops;
+            self.reopen_lane();
             return;
         }
         self.backlog.extend(items.iter().cloned());
         self.chain_open = links_next;
+        self.reopen_lane();
     }
 
     /// Moves whole chains from the backlog into the submission queue while they fit.
@@ -1151,6 +1262,7 @@ impl State {
         if self.sqpoll {
             self.sq.publish();
         }
+        self.reopen_lane();
     }
 }
 

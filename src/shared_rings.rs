@@ -11,6 +11,7 @@
 //! any number), so both views always agree; the crate's view is only used for setup and
 //! registration, never to push or reap.
 
+use std::cell::Cell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -143,6 +144,10 @@ pub(crate) struct CompletionRing {
     ktail: *const AtomicU32,
     cqes: *const cqueue::Entry,
     mask: u32,
+    /// Our head: only we write the kernel's copy, so it never needs reading back.
+    head: Cell<u32>,
+    /// The kernel's tail when last read: CQEs before it are published.
+    tail: Cell<u32>,
     _map: Mapping,
 }
 
@@ -189,6 +194,8 @@ pub(crate) fn map(uring: &IoUring) -> Result<(SubmissionRing, CompletionRing), E
             ktail: cq_map.atomic(p.cq_off.tail),
             cqes: cq_map.at(p.cq_off.cqes),
             mask: *cq_map.at::<u32>(p.cq_off.ring_mask),
+            head: Cell::new((*cq_map.atomic(p.cq_off.head)).load(Ordering::Acquire)),
+            tail: Cell::new((*cq_map.atomic(p.cq_off.tail)).load(Ordering::Acquire)),
             _map: cq_map,
         }
     };
@@ -218,6 +225,14 @@ impl SubmissionRing {
         if free >= want {
             return free;
         }
+        // SAFETY: a live mapping.
+        self.head = unsafe { &*self.khead }.load(Ordering::Acquire);
+        self.entries - self.tail.wrapping_sub(self.head)
+    }
+
+    /// The slots free for new entries, from a fresh reading of the kernel's head.
+    #[inline]
+    pub(crate) fn free_slots(&mut self) -> u32 {
         // SAFETY: a live mapping.
         self.head = unsafe { &*self.khead }.load(Ordering::Acquire);
         self.entries - self.tail.wrapping_sub(self.head)
@@ -333,24 +348,26 @@ impl CompletionRing {
     /// kernel may reuse it while the CQE's callback runs.
     #[inline]
     pub(crate) fn pop(&self) -> Option<(u64, i32, u32)> {
-        // SAFETY: live mappings; only this thread writes the head.
-        let (khead, ktail) = unsafe { (&*self.khead, &*self.ktail) };
-        let head = khead.load(Ordering::Relaxed);
-        if head == ktail.load(Ordering::Acquire) {
+        let head = self.head.get();
+        if head == self.tail.get() && !self.has_entries() {
             return None;
         }
         // SAFETY: slots between head and tail hold CQEs the kernel has published.
         let cqe = unsafe { &*self.cqes.add((head & self.mask) as usize) };
         let out = (cqe.user_data(), cqe.result(), cqe.flags());
-        khead.store(head.wrapping_add(1), Ordering::Release);
+        let head = head.wrapping_add(1);
+        self.head.set(head);
+        // SAFETY: a live mapping; only this thread writes the head.
+        unsafe { &*self.khead }.store(head, Ordering::Release);
         Some(out)
     }
 
-    /// Whether a CQE is waiting.
+    /// Whether a CQE is waiting (reads the kernel's tail again).
     #[inline]
     pub(crate) fn has_entries(&self) -> bool {
-        // SAFETY: live mappings.
-        let (khead, ktail) = unsafe { (&*self.khead, &*self.ktail) };
-        khead.load(Ordering::Relaxed) != ktail.load(Ordering::Acquire)
+        // SAFETY: a live mapping.
+        let tail = unsafe { &*self.ktail }.load(Ordering::Acquire);
+        self.tail.set(tail);
+        self.head.get() != tail
     }
 }

@@ -338,9 +338,7 @@ pub unsafe extern "C" fn ar_op_renameat(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    unsafe {
-        queue(ring, op::RenameAt { olddirfd, oldpath, newdirfd, newpath, flags }, opts, userdata, cb)
-    }
+    unsafe { queue(ring, op::RenameAt { olddirfd, oldpath, newdirfd, newpath, flags }, opts, userdata, cb) }
 }
 
 /// Queues `mkdirat(dirfd, path, mode)`.
@@ -819,9 +817,7 @@ pub unsafe extern "C" fn ar_op_read_fixed(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    unsafe {
-        queue(ring, op::ReadFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb)
-    }
+    unsafe { queue(ring, op::ReadFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb) }
 }
 
 /// Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
@@ -848,7 +844,5 @@ pub unsafe extern "C" fn ar_op_write_fixed(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    unsafe {
-        queue(ring, op::WriteFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb)
-    }
+    unsafe { queue(ring, op::WriteFixed { fd, buf: buf.cast(), len, offset, buf_index }, opts, userdata, cb) }
 }

@@ -1,10 +1,9 @@
 //! The record of one operation in flight.
 
-use std::ffi::{CStr, c_void};
+use std::ffi::CStr;
 
 use io_uring::types::Timespec;
 
-use crate::completion::OpCallback;
 use crate::error::Errno;
 use crate::op::Kind;
 
@@ -74,23 +73,19 @@ impl Args {
 // ring never dereferences them, it only hands them to the kernel.
 unsafe impl Send for Args {}
 
-/// One operation's record. The fields every operation touches come first, within one cache
-/// line (`repr(C)` keeps the order, the alignment starts each record on a line); the rest
-/// is touched only by operations that need it.
-#[repr(C, align(64))]
+/// One operation's record: everything but what its [`Slot`](super::table::Slot) holds.
+/// A free record is clean (`Record::clear`, the `Default`): the state of an operation with
+/// no deadline, group or special kind that the kernel owes one CQE, so the common
+/// operation never writes to its record.
 pub(crate) struct Record {
-    pub(crate) userdata: *mut c_void,
-    pub(crate) cb: OpCallback,
     /// The buffer group the operation receives into, or NULL.
     pub(crate) group: *mut crate::buf::BufGroup,
-    pub(crate) generation: u32,
     /// The operation's own final CQE, saved while `outstanding` is still non-zero.
     pub(crate) res: i32,
     /// The fd of a group receive (for cancel-by-fd while parked).
     pub(crate) fd: i32,
     /// The buffer the final CQE carried, if any.
     pub(crate) buf: Option<u16>,
-    pub(crate) live: bool,
     pub(crate) kind: Kind,
     /// CQEs the kernel still owes this operation: its own final CQE, plus one for a linked
     /// deadline timer. The user's final callback runs when this reaches zero.
@@ -109,16 +104,12 @@ pub(crate) struct Record {
 impl Default for Record {
     fn default() -> Record {
         Record {
-            userdata: std::ptr::null_mut(),
-            cb: None,
             group: std::ptr::null_mut(),
-            generation: 1,
             res: 0,
             fd: -1,
             buf: None,
-            live: false,
             kind: Kind::Plain,
-            outstanding: 0,
+            outstanding: 1,
             deadline_fired: false,
             parked: false,
             deadline: Timespec::new(),
@@ -129,24 +120,18 @@ impl Default for Record {
 }
 
 impl Record {
-    /// Back to the state `queue` expects of a free record, so that the common operation
-    /// writes only its kind, callback and count. Touches only the first cache line.
+    /// Back to the clean state (see the type), keeping the `Args` buffers' capacity.
     #[inline]
     pub(crate) fn clear(&mut self) {
-        self.cb = None;
         self.group = std::ptr::null_mut();
         self.res = 0;
+        self.fd = -1;
         self.buf = None;
-        self.outstanding = 0;
+        self.kind = Kind::Plain;
+        self.outstanding = 1;
         self.deadline_fired = false;
         self.parked = false;
-    }
-
-    /// Whether the operation's next CQE, if final, is its result as is: it is the last CQE
-    /// owed, and no kind, deadline or buffer group changes what the user sees.
-    #[inline]
-    pub(crate) fn is_plain_last_cqe(&self) -> bool {
-        self.outstanding == 1 && self.kind == Kind::Plain && !self.deadline_fired && self.group.is_null()
+        self.rearm = None;
     }
 
     /// The result the user sees, once every CQE has arrived.
