@@ -30,7 +30,8 @@ const PAGE_SHIFT: u32 = 6;
 const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 /// Generations run in `1..=MAX_GENERATION`, so every id is positive and ids never collide
 /// with the internal tags of `user_data` (bits 62 and 63).
-const MAX_GENERATION: u32 = (1 << 29) - 1;
+/// A power of two, so the next generation is a mask and an add (`Slot::retire`).
+const MAX_GENERATION: u32 = 1 << 29;
 /// The most operations the table will hold (ids keep 32 bits for the index).
 const MAX_RECORDS: usize = 1 << 24;
 
@@ -77,9 +78,8 @@ impl Slot {
     /// links it to the free list in front of `next_free`.
     #[inline(always)]
     fn retire(&mut self, next_free: u32) {
-        // The next generation, with the state bits cleared.
-        let next = (self.tag | 0xffff_ffff).wrapping_add(1);
-        self.tag = if next > u64::from(MAX_GENERATION) << 32 { 1 << 32 } else { next };
+        // The next generation (MAX_GENERATION wraps to 1), with the state bits cleared.
+        self.tag = (self.tag & (u64::from(MAX_GENERATION - 1) << 32)) + (1 << 32);
         self.userdata = next_free as usize as *mut c_void;
     }
 }
@@ -107,13 +107,20 @@ impl OpTable {
         if self.free == NO_SLOT {
             self.grow()?;
         }
-        let index = self.free;
-        let slot = self.slots.get_mut(index as usize)?;
+        let index = self.free as usize;
+        debug_assert!(index < self.slots.len() && self.slots.len() == self.pages.len() * PAGE_SIZE);
+        // SAFETY: the free list holds only indexes of existing slots, and every slot has
+        // its record (`grow` adds both); checked in debug builds above.
+        let (slot, record) = unsafe {
+            (
+                self.slots.get_unchecked_mut(index),
+                self.pages.get_unchecked_mut(index >> PAGE_SHIFT).get_unchecked_mut(index & (PAGE_SIZE - 1)),
+            )
+        };
         debug_assert!(!slot.live());
         self.free = slot.userdata as usize as u32;
         slot.tag |= LIVE;
-        let id = (slot.tag & GENERATION_MASK) as i64 | i64::from(index);
-        let record = &mut self.pages[index as usize >> PAGE_SHIFT][index as usize & (PAGE_SIZE - 1)];
+        let id = (slot.tag & GENERATION_MASK) as i64 | index as i64;
         Some((id, slot, record))
     }
 
@@ -125,7 +132,7 @@ impl OpTable {
     pub(crate) fn take_plain(&mut self, id: i64) -> Option<(*mut c_void, OpCallback)> {
         let index = id as u32;
         let slot = self.slots.get_mut(index as usize)?;
-        // Generations are never 0 and fit in 29 bits, so neither a garbage id nor a
+        // Generations are never 0 and at most 2^29, so neither a garbage id nor a
         // `user_data` carrying the ring's internal tags (bits 62 and 63) matches this.
         if slot.tag != (id as u64 & GENERATION_MASK) | LIVE {
             return None;
