@@ -17,10 +17,14 @@
 //! (`membarrier(2)`, the asymmetric fence of Linux 4.14+), after which either the biased
 //! thread's busy mark is visible (the ring is in use: `-EBUSY`) or that thread will see the
 //! revoked bias and back off. Each thread has its own seat, so a backing-off thread's
-//! stores never touch another's. Without `membarrier` (seccomp), the fast path uses a real
-//! fence instead, and stays correct.
+//! stores never touch another's. Without `membarrier` (seccomp), the ring is never biased:
+//! every claim takes the slow path's mutex, which is correct with no barrier at all.
+//!
+//! The fast path is the only one inlined into every call, so it checks nothing else: an
+//! unbiased ring (thread-safe, without `membarrier`, or not yet used) points its bias at
+//! `NOBODY`, a seat no thread sits in, and every other case is sorted out in `claim_slow`.
 
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, compiler_fence, fence};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, compiler_fence};
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::Errno;
@@ -57,12 +61,21 @@ pub(crate) struct Owner {
     /// Waiting mode: the thread holding the claim, or 0.
     thread: AtomicUsize,
     lock: FutexLock,
-    /// Default mode: the seat of the thread the ring is biased to, or null.
+    /// Default mode: the seat of the thread the ring is biased to, or `NOBODY`.
     bias: AtomicPtr<Seat>,
     /// Default mode: everything the slow path changes.
     slow: Mutex<Slow>,
-    /// `membarrier` is usable: the biased thread needs only a compiler barrier.
+    /// `membarrier` is usable, so the ring may be biased (its thread then needs only a
+    /// compiler barrier).
     asymmetric: bool,
+}
+
+/// The seat an unbiased ring points at: no thread has token 0 (`thread_token`).
+static NOBODY: Seat = Seat { thread: 0, busy: AtomicBool::new(false) };
+
+/// `NOBODY`, as the bias stores it (never written through).
+fn nobody() -> *mut Seat {
+    (&raw const NOBODY).cast_mut()
 }
 
 /// One thread's place at a ring (default mode).
@@ -119,7 +132,7 @@ impl Owner {
             waiting,
             thread: AtomicUsize::new(0),
             lock: FutexLock::new(),
-            bias: AtomicPtr::new(std::ptr::null_mut()),
+            bias: AtomicPtr::new(nobody()),
             slow: Mutex::new(Slow { seats: Vec::new(), last: std::ptr::null() }),
             asymmetric,
         }
@@ -129,32 +142,27 @@ impl Owner {
     #[inline]
     pub(crate) fn claim(&self) -> Result<Claim<'_>, Errno> {
         let me = thread_token();
-        if self.waiting {
-            return Ok(self.claim_waiting(me));
-        }
         let seat = self.bias.load(Ordering::Relaxed);
-        // SAFETY: seats live as long as the owner.
-        if let Some(s) = unsafe { seat.as_ref() } {
-            if s.thread == me {
-                if s.busy.load(Ordering::Relaxed) {
-                    return Ok(Claim::new(self, seat, false));
-                }
-                s.busy.store(true, Ordering::Relaxed);
-                if self.asymmetric {
-                    compiler_fence(Ordering::SeqCst);
-                } else {
-                    fence(Ordering::SeqCst);
-                }
-                if self.bias.load(Ordering::Relaxed) == seat {
-                    return Ok(Claim::new(self, seat, true));
-                }
-                // Revoked meanwhile: back off (the seat is ours alone) and queue up.
-                s.busy.store(false, Ordering::Release);
+        // SAFETY: the bias points at a seat of this owner's (they live as long as it) or
+        // at `NOBODY`.
+        let s = unsafe { &*seat };
+        if s.thread == me {
+            // Only a biased ring gets here, so `membarrier` backs the compiler fence.
+            if s.busy.load(Ordering::Relaxed) {
+                return Ok(Claim::new(self, seat, false));
             }
+            s.busy.store(true, Ordering::Relaxed);
+            compiler_fence(Ordering::SeqCst);
+            if self.bias.load(Ordering::Relaxed) == seat {
+                return Ok(Claim::new(self, seat, true));
+            }
+            // Revoked meanwhile: back off (the seat is ours alone) and queue up.
+            s.busy.store(false, Ordering::Release);
         }
         self.claim_slow(me)
     }
 
+    #[inline(never)]
     fn claim_waiting(&self, me: usize) -> Claim<'_> {
         if self.thread.load(Ordering::Relaxed) == me {
             // Only this thread stores its own token, so the holder cannot change under us.
@@ -167,6 +175,9 @@ impl Owner {
 
     #[cold]
     fn claim_slow(&self, me: usize) -> Result<Claim<'_>, Errno> {
+        if self.waiting {
+            return Ok(self.claim_waiting(me));
+        }
         let mut slow = self.slow.lock().unwrap_or_else(|e| e.into_inner());
         let mine: *const Seat = match slow.seats.iter().find(|s| s.thread == me) {
             Some(s) => &**s,
@@ -179,16 +190,18 @@ impl Owner {
         // SAFETY: seats live as long as the owner.
         let seat = unsafe { &*mine };
         if seat.busy.load(Ordering::Relaxed) {
-            // We hold the claim already (a callback), but another thread revoked the bias
-            // meanwhile (and got -EBUSY): take the bias back.
-            self.bias.store(mine.cast_mut(), Ordering::Release);
+            // We hold the claim already (a callback); in a biased ring, another thread
+            // revoked the bias meanwhile (and got -EBUSY): take the bias back.
+            if self.asymmetric {
+                self.bias.store(mine.cast_mut(), Ordering::Release);
+            }
             return Ok(Claim::new(self, mine, false));
         }
         let biased = self.bias.load(Ordering::Relaxed);
-        if !biased.is_null() && biased.cast_const() != mine {
+        if biased != nobody() && biased.cast_const() != mine {
             // Revoke, then make sure the biased thread either shows as busy or sees this.
-            self.bias.store(std::ptr::null_mut(), Ordering::SeqCst);
-            if !barrier_heavy(self.asymmetric) {
+            self.bias.store(nobody(), Ordering::SeqCst);
+            if !barrier_heavy() {
                 // Without the barrier the biased thread's busy mark may be invisible: leave
                 // the ring with it.
                 self.bias.store(biased, Ordering::SeqCst);
@@ -203,7 +216,9 @@ impl Owner {
         }
         seat.busy.store(true, Ordering::Relaxed);
         slow.last = mine;
-        self.bias.store(mine.cast_mut(), Ordering::SeqCst);
+        if self.asymmetric {
+            self.bias.store(mine.cast_mut(), Ordering::SeqCst);
+        }
         Ok(Claim::new(self, mine, true))
     }
 }
@@ -214,7 +229,8 @@ impl Drop for Claim<'_> {
         if self.nested() {
             return;
         }
-        if self.owner.waiting {
+        // A waiting owner's claims have no seat.
+        if self.seat_and_outermost == 1 {
             self.owner.thread.store(0, Ordering::Release);
             self.owner.lock.unlock();
         } else {
@@ -236,13 +252,8 @@ fn asymmetric_fences() -> bool {
 
 /// The revoking thread's side: every running thread of the process passes a full barrier.
 /// `false` if that could not be done (then the biased thread may still be entering).
-fn barrier_heavy(asymmetric: bool) -> bool {
+fn barrier_heavy() -> bool {
     const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
-    if !asymmetric {
-        // The biased side uses real fences.
-        fence(Ordering::SeqCst);
-        return true;
-    }
     // SAFETY: membarrier takes no pointers.
     unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0u32, 0) == 0 }
 }
@@ -309,7 +320,7 @@ mod tests {
     #[test]
     fn default_owner_never_admits_two_threads() {
         never_admits_two_threads(&Owner::new(false));
-        // The scheme for processes where seccomp refuses membarrier: real fences.
+        // The scheme for processes where seccomp refuses membarrier: never biased.
         never_admits_two_threads(&Owner::with_barriers(false, false));
     }
 
