@@ -2,7 +2,8 @@
 //!
 //! Submission path: `queue` validates an operation, takes a record from the table, lets the
 //! operation build its SQE, and pushes it straight into the submission queue when there is
-//! room. Otherwise the SQE waits in the *backlog*, a FIFO of SQEs that `submit` moves into
+//! room (an operation without options takes the *lane*, `State::lane`: one counter says
+//! the SQE may be built right in its slot). Otherwise the SQE waits in the *backlog*, a FIFO of SQEs that `submit` moves into
 //! the submission queue as space frees up (SPEC §3.2). Linked chains always travel through
 //! the backlog and are moved whole, because the kernel ends a chain at a batch boundary.
 //!
