@@ -33,6 +33,11 @@ struct statx;
 // `ar_bufgroup_recycle`.
 #define AR_COMPLETION_BUFFER (1 << 1)
 
+// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
+// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
+// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
+#define AR_COMPLETION_DEADLINE (1 << 2)
+
 // Poll the submission queue from a kernel thread (`IORING_SETUP_SQPOLL`); submissions then
 // usually cost no syscall. The thread idles after `sqpoll_idle_ms`.
 #define AR_RING_SQPOLL (1 << 0)
@@ -59,14 +64,22 @@ struct statx;
 // Link the next operation queued to this one (`IOSQE_IO_LINK`): it starts only after this
 // one succeeds; if this one fails, the rest of the chain completes with `-ECANCELED`.
 // A chain ends with the first operation queued without a link flag, or at `ar_ring_submit`.
+// Kernel rules that are part of this contract: a short read or write counts as a failure
+// and breaks the chain; a fired `ar_op_timeout` counts as a success; a chain longer than
+// the submission queue (`sq_entries`) cannot be submitted and every operation in it
+// completes with `-E2BIG`.
 #define AR_OP_LINK (1 << 0)
 
 // Like `AR_OP_LINK`, but the chain continues even when this operation fails
 // (`IOSQE_IO_HARDLINK`).
 #define AR_OP_HARDLINK (1 << 1)
 
-// Start this operation only after every operation queued before it has completed
-// (`IOSQE_IO_DRAIN`).
+// Start this operation only after every operation queued before it has finally completed,
+// and start the operations queued after it only once it has completed. The library keeps
+// the drain itself rather than passing `IOSQE_IO_DRAIN` to the kernel (which would hold
+// cancels up behind it too), so a drained operation, and anything waiting behind it, can
+// always be cancelled. A multishot stream queued before a drain holds it until the stream
+// ends.
 #define AR_OP_DRAIN (1 << 2)
 
 // Issue the operation from the kernel's worker pool instead of trying it inline first
@@ -116,8 +129,10 @@ typedef struct ar_ring ar_ring;
 
 // Options for one operation. A NULL `ar_op_opts *` means all zero.
 typedef struct ar_op_opts {
-  // Deadline relative to submission, in nanoseconds; 0 means none. When it expires first
-  // the operation completes with `-ETIMEDOUT` (a cancel gives `-ECANCELED` instead).
+  // Deadline in nanoseconds from the `ar_op_*` call; 0 means none. When it expires first
+  // the operation completes with `-ETIMEDOUT` and `AR_COMPLETION_DEADLINE` (a cancel
+  // gives `-ECANCELED`; a kernel `-ETIMEDOUT` comes without the flag). A multishot stream
+  // keeps its deadline across the re-arms the library makes.
   uint64_t timeout_ns;
   // `AR_OP_*` flags.
   uint32_t flags;

@@ -6,13 +6,16 @@
 //! *lent* to the user until `recycle` hands it back. A bitmap of lent buffers makes a double
 //! or bogus recycle an `-EINVAL` instead of silent corruption.
 //!
+//! This module holds the group's data; what a ring does with its groups (registration,
+//! parking receives, cancelling users on free) is in `groups`.
+//!
 //! Lifetimes: a group belongs to one ring. Freeing it while operations still use it cancels
 //! those operations and defers the release of its memory until their final completions; the
 //! kernel never writes into freed memory. A ring freed before its groups unregisters them
 //! and leaves their memory to `ar_bufgroup_free`, so either order is safe.
 
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 
 use crate::error::Errno;
 
@@ -72,16 +75,22 @@ pub(crate) struct GroupState {
     pub(crate) users: u32,
     /// `ar_bufgroup_free` was called: release once `users` reaches 0.
     pub(crate) freed: bool,
-    /// The ring was freed first: the kernel no longer knows this group.
-    pub(crate) orphaned: bool,
     /// Multishot receives that ran out of buffers and wait to be re-armed (`AR_OP_REARM`).
     pub(crate) parked: Vec<i64>,
 }
 
 /// A buffer group (`ar_bufgroup`).
 pub struct BufGroup {
+    /// The owning ring, valid while `orphaned` is false.
     pub(crate) ring: *const crate::ring::Ring,
+    /// The owning ring's identity (`Ring::id`): what a ring compares to recognise its own
+    /// groups, since another ring may be allocated at a freed ring's address.
+    pub(crate) ring_id: u64,
     pub(crate) bgid: u16,
+    /// The ring was freed first: the kernel no longer knows this group, and its state
+    /// belongs to whoever holds the group. Atomic, because `ar_bufgroup_*` read it before
+    /// they know whether there is a ring to claim.
+    orphaned: AtomicBool,
     count: u32,
     size: u32,
     entries: Mapping,
@@ -93,6 +102,7 @@ impl BufGroup {
     /// Allocates the memory and fills the ring with every buffer. The caller registers it.
     pub(crate) fn new(
         ring: *const crate::ring::Ring,
+        ring_id: u64,
         bgid: u16,
         count: u32,
         size: u32,
@@ -112,7 +122,9 @@ impl BufGroup {
         lent.resize(words, 0);
         let group = Box::new(BufGroup {
             ring,
+            ring_id,
             bgid,
+            orphaned: AtomicBool::new(false),
             count,
             size,
             entries,
@@ -123,7 +135,6 @@ impl BufGroup {
                 lent_count: 0,
                 users: 0,
                 freed: false,
-                orphaned: false,
                 parked: Vec::new(),
             }),
         });
@@ -141,6 +152,16 @@ impl BufGroup {
 
     pub(crate) fn count(&self) -> u32 {
         self.count
+    }
+
+    /// Whether the ring was freed first (see `orphaned`).
+    pub(crate) fn is_orphaned(&self) -> bool {
+        self.orphaned.load(Ordering::Acquire)
+    }
+
+    /// Called by the ring's teardown, after it unregistered the group.
+    pub(crate) fn set_orphaned(&self) {
+        self.orphaned.store(true, Ordering::Release);
     }
 
     /// # Safety
@@ -213,7 +234,7 @@ impl BufGroup {
         }
         st.lent[w] &= !(1 << b);
         st.lent_count -= 1;
-        if !st.orphaned {
+        if !self.is_orphaned() {
             self.put(bid);
             self.publish();
         }
@@ -224,118 +245,6 @@ impl BufGroup {
     pub(crate) fn has_free_buffers(&self) -> bool {
         // SAFETY: called under the claim.
         unsafe { self.state() }.lent_count < self.count
-    }
-}
-
-impl crate::ring::Ring {
-    /// Creates a buffer group of `count` (a power of two, at most 32768) buffers of `size`
-    /// bytes and registers it with this ring.
-    pub fn new_group(&self, count: u32, size: u32) -> Result<*mut BufGroup, Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        // SAFETY: registered groups are alive.
-        let bgid =
-            (0..=u16::MAX).find(|id| st.groups.iter().all(|&g| unsafe { (*g).bgid } != *id)).ok_or(Errno::ENOSPC)?;
-        let group = BufGroup::new(self, bgid, count, size)?;
-        st.groups.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
-        // SAFETY: the ring memory stays mapped until `destroy_group` or `drop_orphan`, which
-        // unregister first (or run after the ring, and so the registration, is gone).
-        unsafe { self.uring.submitter().register_buf_ring_with_flags(group.ring_addr(), count as u16, bgid, 0) }?;
-        let ptr = Box::into_raw(group);
-        st.groups.push(ptr);
-        Ok(ptr)
-    }
-
-    /// Hands buffer `bid` back to `group`, and re-arms receives parked for lack of buffers.
-    ///
-    /// # Safety
-    ///
-    /// `group` was returned by `new_group` on this ring and is not yet freed.
-    pub unsafe fn recycle(&self, group: *mut BufGroup, bid: u16) -> Result<(), Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: the caller's contract.
-        let g = unsafe { &*group };
-        g.recycle(bid)?;
-        // SAFETY: we hold the claim.
-        if !unsafe { g.state() }.parked.is_empty() {
-            self.unpark(group);
-        }
-        Ok(())
-    }
-
-    /// Re-submits every receive parked on `group`.
-    pub(crate) fn unpark(&self, group: *mut BufGroup) {
-        // SAFETY: the caller holds the claim; a parked record's group is alive.
-        let (st, gs) = unsafe { (self.state(), (*group).state()) };
-        let mut parked = std::mem::take(&mut gs.parked);
-        for id in parked.drain(..) {
-            let Some(rec) = st.table.get_mut(id) else { continue };
-            if let (true, Some(entry)) = (rec.parked, rec.rearm.clone()) {
-                rec.parked = false;
-                rec.outstanding += 1;
-                self.push(st, &[crate::ring::Pending { entry, links_next: false }], 1);
-            }
-        }
-        // Give the (now empty) vector back so its capacity is reused.
-        gs.parked = parked;
-    }
-
-    /// Ends a parked receive with `res` without the kernel (it holds no request for it).
-    pub(crate) fn end_parked(&self, id: i64, res: i32) -> bool {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        let Some(rec) = st.table.get_mut(id) else { return false };
-        if !rec.parked {
-            return false;
-        }
-        rec.parked = false;
-        rec.res = res;
-        // SAFETY: a parked record's group is alive.
-        unsafe { (*rec.group).state() }.parked.retain(|&p| p != id);
-        st.ready.push(id);
-        true
-    }
-
-    /// `ar_bufgroup_free`: releases the group now if nothing uses it, else cancels its users
-    /// and releases it after their final completions.
-    ///
-    /// # Safety
-    ///
-    /// `group` was returned by `new_group` on this ring and is not yet freed.
-    pub unsafe fn free_group(&self, group: *mut BufGroup) -> Result<(), Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: the caller's contract; we hold the claim.
-        let gs = unsafe { (*group).state() };
-        gs.freed = true;
-        for id in gs.parked.clone() {
-            self.end_parked(id, -libc::ECANCELED);
-        }
-        if gs.users == 0 {
-            self.destroy_group(group);
-            return Ok(());
-        }
-        // SAFETY: we hold the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        for id in st.table.live_ids_where(|rec| std::ptr::eq(rec.group, group) && !rec.parked) {
-            let entry =
-                io_uring::opcode::AsyncCancel::new(id as u64).build().user_data(crate::ring::INTERNAL_CANCEL_OP);
-            st.internal_inflight += 1;
-            self.push(st, &[crate::ring::Pending { entry, links_next: false }], 0);
-        }
-        Ok(())
-    }
-
-    /// Unregisters and frees a group no operation uses any more.
-    pub(crate) fn destroy_group(&self, group: *mut BufGroup) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        st.groups.retain(|&g| !std::ptr::eq(g, group));
-        // SAFETY: `group` is alive until the Box drop below.
-        let _ = self.uring.submitter().unregister_buf_ring(unsafe { &*group }.bgid);
-        // SAFETY: made by Box::into_raw in `new_group`; unregistered, unused, and removed
-        // from the ring's list, so nothing refers to it any more.
-        drop(unsafe { Box::from_raw(group) });
     }
 }
 
@@ -356,13 +265,13 @@ mod tests {
     #[test]
     fn rejects_bad_geometry() {
         for (count, size) in [(0, 64), (3, 64), (65536, 64), (8, 0)] {
-            assert_eq!(BufGroup::new(std::ptr::null(), 0, count, size).err(), Some(Errno::EINVAL), "{count}x{size}");
+            assert_eq!(BufGroup::new(std::ptr::null(), 0, 0, count, size).err(), Some(Errno::EINVAL), "{count}x{size}");
         }
     }
 
     #[test]
     fn recycle_accepts_only_lent_buffers() {
-        let g = BufGroup::new(std::ptr::null(), 0, 4, 64).unwrap();
+        let g = BufGroup::new(std::ptr::null(), 0, 0, 4, 64).unwrap();
         assert_eq!(g.recycle(1), Err(Errno::EINVAL), "not lent");
         assert_eq!(g.recycle(9), Err(Errno::EINVAL), "out of range");
         g.lend(1);

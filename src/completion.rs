@@ -9,6 +9,10 @@ pub const AR_COMPLETION_MORE: u32 = 1 << 0;
 /// `buf` and `buf_id` describe a provided buffer holding `res` bytes; hand it back with
 /// `ar_bufgroup_recycle`.
 pub const AR_COMPLETION_BUFFER: u32 = 1 << 1;
+/// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
+/// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
+/// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
+pub const AR_COMPLETION_DEADLINE: u32 = 1 << 2;
 
 /// One completion, valid only for the duration of the callback.
 #[repr(C)]

@@ -79,19 +79,40 @@ pub fn probe() -> Probe {
             "the kernel's io_uring lacks IORING_FEAT_NODROP (5.5); libasyncring needs Linux 5.19 or later",
         );
     }
+    // The ladder: setup (above), register, then a NOP submitted and reaped. A seccomp
+    // policy can refuse any one of them, and each refusal is reported as what it is.
     let mut ops = io_uring::Probe::new();
-    if ring.submitter().register_probe(&mut ops).is_err() || !ops.is_supported(opcode::Socket::CODE) {
+    if let Err(e) = ring.submitter().register_probe(&mut ops) {
+        return diagnose_at(Errno::from(e), "io_uring_register");
+    }
+    if !ops.is_supported(opcode::Socket::CODE) {
         return Probe::new(
             -libc::ENOSYS,
             AR_PROBE_KERNEL,
             "the kernel's io_uring lacks 5.19 opcodes (IORING_OP_SOCKET); libasyncring needs Linux 5.19 or later",
         );
     }
+    let mut ring = ring;
+    // SAFETY: a NOP points at no memory.
+    if unsafe { ring.submission().push(&opcode::Nop::new().build().user_data(7)) }.is_err() {
+        return Probe::new(-libc::EAGAIN, AR_PROBE_OTHER, "io_uring: could not queue a NOP");
+    }
+    if let Err(e) = ring.submit_and_wait(1) {
+        return diagnose_at(Errno::from(e), "io_uring_enter");
+    }
+    if ring.completion().next().is_none_or(|c| c.user_data() != 7 || c.result() != 0) {
+        return Probe::new(-libc::EIO, AR_PROBE_OTHER, "io_uring: a NOP did not complete as it should");
+    }
     Probe::new(0, AR_PROBE_OK, "io_uring is available")
 }
 
 /// Explains why `io_uring_setup` failed with `err`.
 pub fn diagnose(err: Errno) -> Probe {
+    diagnose_at(err, "io_uring_setup")
+}
+
+/// Explains why the io_uring system call `syscall` failed with `err`.
+pub fn diagnose_at(err: Errno, syscall: &str) -> Probe {
     let sysctl =
         std::fs::read_to_string("/proc/sys/kernel/io_uring_disabled").ok().and_then(|s| s.trim().parse::<u32>().ok());
     let seccomp = std::fs::read_to_string("/proc/self/status")
@@ -113,7 +134,9 @@ pub fn diagnose(err: Errno) -> Probe {
         libc::EPERM | libc::ENOSYS if seccomp => Probe::new(
             status,
             AR_PROBE_SECCOMP,
-            "a seccomp filter blocks io_uring_setup (Docker's default profile does); allow io_uring_setup/enter/register in the profile",
+            &format!(
+                "a seccomp filter blocks {syscall} (Docker's default profile blocks io_uring); allow io_uring_setup/enter/register in the profile"
+            ),
         ),
         libc::ENOSYS => Probe::new(
             status,
@@ -133,15 +156,26 @@ pub fn diagnose(err: Errno) -> Probe {
         libc::EPERM => Probe::new(
             status,
             AR_PROBE_OTHER,
-            "io_uring_setup is not permitted here (a security module or container policy may forbid it)",
+            &format!("{syscall} is not permitted here (a security module or container policy may forbid it)"),
         ),
-        _ => Probe::new(status, AR_PROBE_OTHER, "io_uring_setup failed"),
+        _ => Probe::new(status, AR_PROBE_OTHER, &format!("{syscall} failed")),
     }
 }
 
 /// Maps a ring setup failure to the errno `ar_ring_new` returns. Setup flags a kernel lacks
 /// show up as `EINVAL`, which would read as "bad config": report `ENOSYS` (kernel) instead
 /// when the probe's minimal setup fails the same way.
+/// Proves that a ring just set up can be used: `io_uring_register` (a probe of the
+/// opcodes) and `io_uring_enter` (with nothing to submit) both work. Returns the errno of
+/// the first refusal; `ar_ring_probe` says why.
+pub(crate) fn check_usable(ring: &IoUring) -> Result<(), Errno> {
+    let mut ops = io_uring::Probe::new();
+    ring.submitter().register_probe(&mut ops).map_err(Errno::from)?;
+    // SAFETY: submits nothing and waits for nothing; passes no argument pointer.
+    unsafe { ring.submitter().enter::<libc::sigset_t>(0, 0, 0, None) }.map_err(Errno::from)?;
+    Ok(())
+}
+
 pub(crate) fn classify_setup_error(err: Errno) -> Errno {
     if err == Errno::EINVAL && probe().status != 0 { Errno::ENOSYS } else { err }
 }

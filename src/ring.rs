@@ -24,31 +24,50 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use io_uring::{IoUring, cqueue, opcode, squeue, types};
+use io_uring::{IoUring, opcode, squeue, types};
 
 use crate::buf::BufGroup;
-use crate::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Callback, Completion, OpCallback, PostFn};
+use crate::completion::{Callback, OpCallback, PostFn};
 use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig};
 use crate::error::Errno;
 use crate::op::table::OpTable;
 use crate::op::{
     AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, Kind, OpOpts,
-    Operation, Step,
+    Operation,
 };
-use crate::owner::{Claim, Owner};
+use crate::owner::Owner;
 use crate::post::{PostQueue, Posted};
 use crate::probe;
 use crate::shared_rings::{self, CompletionRing, SubmissionRing};
 use crate::submitter::Submitter;
 
 /// `user_data` of a deadline timer: this bit plus the id of the operation it guards.
-const TAG_DEADLINE: u64 = 1 << 63;
+/// With `TAG_INTERNAL` too: the standalone timer of a parked receive (`Ring::park`).
+pub(crate) const TAG_DEADLINE: u64 = 1 << 63;
 /// `user_data` of the ring's own requests.
-const TAG_INTERNAL: u64 = 1 << 62;
-const INTERNAL_WAKE: u64 = TAG_INTERNAL | 1;
-const INTERNAL_CANCEL: u64 = TAG_INTERNAL | 2;
-/// A cancel of one operation the library issued itself (freeing a group in use).
-pub(crate) const INTERNAL_CANCEL_OP: u64 = TAG_INTERNAL | 3;
+pub(crate) const TAG_INTERNAL: u64 = 1 << 62;
+/// With `TAG_INTERNAL`: the library's own cancel of the operation in the low bits (freeing
+/// a group in use). Ids stay below this bit (`op::table`).
+pub(crate) const TAG_OWNED: u64 = 1 << 61;
+/// The id part of a tagged `user_data`.
+const ID_MASK: u64 = TAG_OWNED - 1;
+pub(crate) const INTERNAL_WAKE: u64 = TAG_INTERNAL | 1;
+/// Teardown's cancel of everything.
+pub(crate) const INTERNAL_CANCEL: u64 = TAG_INTERNAL | 2;
+/// The back-off timer in front of a retried cancel.
+pub(crate) const INTERNAL_RETRY_TIMER: u64 = TAG_INTERNAL | 3;
+/// The removal of a parked receive's timer.
+pub(crate) const INTERNAL_TIMER_REMOVE: u64 = TAG_INTERNAL | 4;
+
+/// The operation id in a (possibly tagged) `user_data`.
+#[inline]
+pub(crate) fn id_of(user_data: u64) -> i64 {
+    (user_data & ID_MASK) as i64
+}
+
+/// Every ring gets a distinct identity, so that a buffer group can tell its own ring from
+/// one that the allocator placed at a freed ring's address.
+static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// How `run` waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,31 +80,45 @@ pub enum RunMode {
     UntilDone,
 }
 
-/// One SQE waiting in the backlog, and whether the next one belongs to the same chain.
+/// One SQE waiting in the backlog, whether the next one belongs to the same chain, and
+/// whether its chain is drained (`AR_OP_DRAIN`, kept in user space: `backlog`).
 #[derive(Clone)]
 pub(crate) struct Pending {
     pub(crate) entry: squeue::Entry,
     pub(crate) links_next: bool,
+    pub(crate) drain: bool,
+}
+
+impl Pending {
+    /// An unlinked, undrained SQE.
+    pub(crate) fn new(entry: squeue::Entry) -> Pending {
+        Pending { entry, links_next: false, drain: false }
+    }
 }
 
 /// Everything only the thread holding the ring's claim may touch.
 pub(crate) struct State {
     pub(crate) table: OpTable,
-    backlog: VecDeque<Pending>,
+    pub(crate) backlog: VecDeque<Pending>,
     /// The last operation queued asked to be linked to the next one.
-    chain_open: bool,
+    pub(crate) chain_open: bool,
+    /// A drained chain is in the kernel: what follows waits in the backlog (`backlog`).
+    pub(crate) draining: bool,
     /// Ids of operations finished without a kernel CQE (never submitted), to be delivered.
     pub(crate) ready: Vec<i64>,
     /// User operations pushed into the submission queue since the last `io_uring_enter`.
-    sq_ops: u32,
+    pub(crate) sq_ops: u32,
     /// Internal requests the kernel still owes a CQE.
     pub(crate) internal_inflight: u32,
-    cancel_all_in_flight: bool,
-    wake_armed: bool,
+    pub(crate) cancel_all_in_flight: bool,
+    pub(crate) wake_armed: bool,
     /// Inside `run` (or teardown): `run` and `free` are refused from callbacks.
-    running: bool,
-    /// Teardown has begun: new operations are refused with `-ESHUTDOWN`.
-    closing: bool,
+    pub(crate) running: bool,
+    /// Teardown has begun: new operations are refused with `-ESHUTDOWN`, and nothing is
+    /// re-armed or parked any more.
+    pub(crate) closing: bool,
+    /// The back-off of the library's own retried cancels (`settle`), read by the kernel.
+    pub(crate) retry_ts: types::Timespec,
     /// Posted work being run; keeps its capacity so draining allocates nothing.
     posted: Vec<Posted>,
     /// Buffer groups registered with this ring and not yet released.
@@ -93,19 +126,21 @@ pub(crate) struct State {
     /// The submission queue: pushes go to its local tail, published right before each
     /// enter (or at once with SQPOLL, whose kernel thread reads the tail continuously).
     pub(crate) sq: SubmissionRing,
-    sqpoll: bool,
+    pub(crate) sqpoll: bool,
     /// The *lane*: how many unlinked operations may go straight into the submission queue
     /// with no other check (see `push_one`). At most the free slots; 0 whenever something
     /// else must happen on a push: a backlog or an open chain to queue behind, teardown,
     /// an SQPOLL tail to publish, a submitter thread to kick (`careful`).
-    lane: u32,
+    pub(crate) lane: u32,
     /// Every push must take the careful path (SQPOLL or thread-safe rings).
-    careful: bool,
+    pub(crate) careful: bool,
 }
 
 /// A ring: see the module documentation.
 pub struct Ring {
     pub(crate) uring: IoUring,
+    /// This ring's identity (`NEXT_RING_ID`).
+    pub(crate) id: u64,
     /// Dropped only after a clean teardown: otherwise the kernel may still write into
     /// records, and they are leaked instead.
     state: UnsafeCell<ManuallyDrop<State>>,
@@ -157,6 +192,10 @@ impl Ring {
             // Without NODROP (5.5) a full completion queue drops completions.
             return Err(Errno::ENOSYS);
         }
+        // A seccomp policy may allow io_uring_setup and still refuse io_uring_enter or
+        // io_uring_register: prove both work before anything is handed to the kernel, so a
+        // refusal fails here, cleanly, instead of leaving a ring that cannot deliver.
+        probe::check_usable(&uring)?;
         // SAFETY: eventfd takes no pointers.
         let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
         if fd < 0 {
@@ -172,6 +211,7 @@ impl Ring {
         let (sq, cq) = shared_rings::map(&uring)?;
         let ring = Box::new(Ring {
             uring,
+            id: NEXT_RING_ID.fetch_add(1, Ordering::Relaxed),
             state: UnsafeCell::new(ManuallyDrop::new(State::new(sq, cfg.flags & AR_RING_SQPOLL != 0, threadsafe))),
             cq,
             owner: Owner::new(cfg.flags & AR_RING_THREADSAFE != 0),
@@ -190,7 +230,17 @@ impl Ring {
             ring.arm_wake();
             // Submit the wake-up read now, so a post made before the first `run` still
             // signals the notification fd.
-            ring.submit_inner(false)?;
+            if let Err(e) = ring.submit_inner(false) {
+                // The enter failed as a whole, so the kernel took nothing: forget the read,
+                // and the ring is dropped with nothing to drain (no leak).
+                // SAFETY: we hold the claim; no other borrow is live.
+                let st = unsafe { ring.state() };
+                if !st.sqpoll {
+                    st.internal_inflight = 0;
+                    st.wake_armed = false;
+                }
+                return Err(e);
+            }
         }
         Ok(ring)
     }
@@ -233,9 +283,14 @@ impl Ring {
 
     /// Only the claim holder changes the count, so a plain load and store suffice: an
     /// atomic read-modify-write (`lock xadd`) per operation measurably slowed the hot path.
-    fn add_inflight(&self, delta: i32) {
+    pub(crate) fn add_inflight(&self, delta: i32) {
         let n = self.inflight.load(Ordering::Relaxed);
         self.inflight.store(n.wrapping_add_signed(delta), Ordering::Relaxed);
+    }
+
+    /// The state, for the ring's last owner (teardown's drop).
+    pub(crate) fn state_mut(&mut self) -> &mut ManuallyDrop<State> {
+        self.state.get_mut()
     }
 
     /// # Safety
@@ -310,7 +365,8 @@ impl Ring {
             // SAFETY: the caller's contract.
             return unsafe { self.queue_plain_careful(st, op, userdata, cb) };
         }
-        let (id, entry) = match st.start(op, userdata, cb) {
+        // SAFETY: the caller's contract.
+        let (id, entry) = match unsafe { st.start(op, userdata, cb) } {
             Ok(started) => started,
             Err(e) => return e.negated().into(),
         };
@@ -340,7 +396,8 @@ impl Ring {
         if st.closing {
             return Errno::ESHUTDOWN.negated().into();
         }
-        let (id, entry) = match st.start(op, userdata, cb) {
+        // SAFETY: the caller's contract.
+        let (id, entry) = match unsafe { st.start(op, userdata, cb) } {
             Ok(started) => started,
             Err(e) => return e.negated().into(),
         };
@@ -348,6 +405,33 @@ impl Ring {
         self.kick();
         self.add_inflight(1);
         id
+    }
+
+    /// `queue` for an operation without options that must not wait behind the backlog (a
+    /// cancel): into the submission queue, or at the front of the backlog.
+    ///
+    /// # Safety
+    ///
+    /// As for `queue`.
+    pub(crate) unsafe fn queue_priority<O: Operation>(
+        &self,
+        op: O,
+        userdata: *mut c_void,
+        cb: OpCallback,
+    ) -> Result<i64, Errno> {
+        let Some(cb) = cb else { return Err(Errno::EINVAL) };
+        let _claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        let st = unsafe { self.state() };
+        if st.closing {
+            return Err(Errno::ESHUTDOWN);
+        }
+        // SAFETY: the caller's contract.
+        let (id, entry) = unsafe { st.start(op, userdata, cb) }?;
+        st.push_priority(&[Pending::new(entry.user_data(id as u64))], 1);
+        self.kick();
+        self.add_inflight(1);
+        Ok(id)
     }
 
     /// `queue` with options (flags, links, a deadline) or a buffer group.
@@ -394,33 +478,33 @@ impl Ring {
         let group_use = op.buf_group();
         if let Some(g) = &group_use {
             // SAFETY: a non-NULL group pointer came from `new_group` and is not yet freed
-            // (the C contract); we only read its owner and state under our claim.
+            // (the C contract). Its ring's identity is immutable; its state is read only
+            // once the group is known to be ours, under our claim.
             let group = unsafe { g.group.as_ref() }.ok_or(Errno::EINVAL)?;
-            // SAFETY: we hold the claim of the group's ring (checked just below).
-            if !std::ptr::eq(group.ring, self) || unsafe { group.state() }.freed {
+            // SAFETY: as above: checked to be this ring's first.
+            if group.ring_id != self.id || unsafe { group.state() }.freed {
                 return Err(Errno::EINVAL);
             }
         } else if opts.flags & AR_OP_REARM != 0 {
             return Err(Errno::EINVAL);
         }
-        let (id, slot, rec) = st.table.alloc().ok_or(Errno::ENOMEM)?;
-        let entry = match op.prepare(&mut rec.args) {
-            Ok(entry) => entry,
-            Err(e) => {
-                st.table.release(id as u32);
-                return Err(e);
-            }
-        };
-        slot.userdata = userdata;
-        slot.cb = Some(cb);
-        if O::KIND != Kind::Plain || group_use.is_some() || opts.timeout_ns != 0 {
-            // The record will differ from a clean one: its CQEs take the general path.
-            rec.kind = O::KIND;
-            slot.mark_general();
-        }
+        // SAFETY: the caller's contract.
+        let (id, entry) = unsafe { st.start(op, userdata, cb) }?;
         let link = opts.flags & (AR_OP_LINK | AR_OP_HARDLINK) != 0;
+        let drain = opts.flags & AR_OP_DRAIN != 0;
         let flags = sqe_flags(opts.flags);
-        if group_use.is_none() && opts.timeout_ns == 0 && !link {
+        if group_use.is_none() && opts.timeout_ns == 0 && !link && !drain {
+            if O::KIND != Kind::Plain {
+                // SAFETY: `start` just took this record; nothing else refers to it.
+                let rec = st.table.get_mut(id).ok_or(Errno::ENOENT)?;
+                if let Some(rearm) = rec.rearm.take() {
+                    rec.rearm = Some(rearm.flags(sqe_flags(opts.flags & (AR_OP_ASYNC | AR_OP_FIXED_FILE))));
+                }
+                if opts.flags & AR_OP_FIXED_FILE != 0 {
+                    // A registered-file index is no socket teardown could abort.
+                    rec.fd = -1;
+                }
+            }
             // The common case: one unlinked SQE, straight into the submission queue.
             if st.push_one(entry.flags(flags).user_data(id as u64)) {
                 self.kick();
@@ -428,33 +512,43 @@ impl Ring {
             self.add_inflight(1);
             return Ok(id);
         }
+        // Everything below writes the record: its CQEs take the general path.
+        let rec = st.table.get_mut(id).ok_or(Errno::ENOENT)?;
+        if let Some(rearm) = rec.rearm.take() {
+            // A re-arm is a fresh, unlinked, undrained submission of the same request.
+            rec.rearm = Some(rearm.flags(sqe_flags(opts.flags & (AR_OP_ASYNC | AR_OP_FIXED_FILE))));
+        }
+        if opts.flags & AR_OP_FIXED_FILE != 0 && rec.kind == Kind::SendZc {
+            rec.fd = -1;
+        }
         if let Some(g) = group_use {
             rec.group = g.group;
             rec.fd = g.fd;
+            rec.park_on_enobufs = opts.flags & AR_OP_REARM != 0;
             // SAFETY: validated above; we hold the claim.
             unsafe { (*g.group).state() }.users += 1;
-            if opts.flags & AR_OP_REARM != 0 {
-                // A re-arm is a fresh, unlinked submission of the same request.
-                let keep = sqe_flags(opts.flags & (AR_OP_ASYNC | AR_OP_FIXED_FILE));
-                rec.rearm = Some(entry.clone().flags(keep).user_data(id as u64));
-            }
         }
         if opts.timeout_ns == 0 {
-            self.push(st, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link }], 1);
+            self.push(st, &[Pending { entry: entry.flags(flags).user_data(id as u64), links_next: link, drain }], 1);
         } else {
-            // A deadline is a linked timeout right behind the operation (5.5). If the user
-            // links onward, the chain continues from the timeout (the kernel skips it).
+            // A deadline is a linked timeout right behind the operation (5.5), on an absolute
+            // clock so that a re-armed stream keeps it. If the user links onward, the chain
+            // continues from the timeout (the kernel skips it).
             rec.outstanding = 2;
-            rec.deadline = crate::op::timespec_from_ns(opts.timeout_ns);
+            rec.has_deadline = true;
+            rec.deadline = crate::op::deadline_from_now(opts.timeout_ns);
             let op_flags = if link { flags } else { flags | squeue::Flags::IO_LINK };
             let timer_flags = flags & (squeue::Flags::IO_LINK | squeue::Flags::IO_HARDLINK);
-            let timer =
-                opcode::LinkTimeout::new(&rec.deadline).build().flags(timer_flags).user_data(TAG_DEADLINE | id as u64);
+            let timer = opcode::LinkTimeout::new(&rec.deadline)
+                .flags(types::TimeoutFlags::ABS)
+                .build()
+                .flags(timer_flags)
+                .user_data(TAG_DEADLINE | id as u64);
             self.push(
                 st,
                 &[
-                    Pending { entry: entry.flags(op_flags).user_data(id as u64), links_next: true },
-                    Pending { entry: timer, links_next: link },
+                    Pending { entry: entry.flags(op_flags).user_data(id as u64), links_next: true, drain },
+                    Pending { entry: timer, links_next: link, drain: false },
                 ],
                 1,
             );
@@ -469,15 +563,6 @@ impl Ring {
     pub(crate) fn push(&self, st: &mut State, items: &[Pending], ops: u32) {
         st.push(items, ops);
         self.kick();
-    }
-
-    /// Marks `target` as cancel-requested and returns whether it is live.
-    pub(crate) fn claim_live(&self, target: i64) -> Result<(Claim<'_>, bool), Errno> {
-        let claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
-        let live = st.table.contains(target);
-        Ok((claim, live))
     }
 
     /// Hands every queued operation to the kernel. Returns how many operations it took.
@@ -513,6 +598,13 @@ impl Ring {
             RunMode::Once => self.run_once(),
             RunMode::UntilDone => self.run_until_done(),
         };
+        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
+        let backlog = !unsafe { self.state() }.backlog.is_empty();
+        if mode == RunMode::NoWait || backlog {
+            // A host loop waits on the notification fd next: what the callbacks queued (or a
+            // drain released) must be in the kernel by then, or nothing would ever wake it.
+            let _ = self.submit_inner(false);
+        }
         // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
         unsafe { self.state() }.running = false;
         result
@@ -562,7 +654,7 @@ impl Ring {
         loop {
             // SAFETY: we hold the claim; no other borrow is live.
             let st = unsafe { self.state() };
-            st.flush_backlog();
+            st.flush_backlog(self.inflight());
             let more = !st.backlog.is_empty();
             st.sync_sq();
             let sq_len = st.sq.pending();
@@ -668,7 +760,7 @@ impl Ring {
     }
 
     /// Keeps a read armed on the post wake-up eventfd.
-    fn arm_wake(&self) {
+    pub(crate) fn arm_wake(&self) {
         // SAFETY: the caller holds the claim; no other borrow is live.
         let st = unsafe { self.state() };
         if st.wake_armed || st.closing {
@@ -680,7 +772,8 @@ impl Ring {
             .user_data(INTERNAL_WAKE);
         st.wake_armed = true;
         st.internal_inflight += 1;
-        self.push(st, &[Pending { entry, links_next: false }], 0);
+        st.push_internal(&[Pending::new(entry)]);
+        self.kick();
     }
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
@@ -711,7 +804,7 @@ impl Ring {
         loop {
             // SAFETY: the caller holds the claim; no other borrow is live.
             let st = unsafe { self.state() };
-            st.flush_backlog();
+            st.flush_backlog(self.inflight());
             let backlog_left = !st.backlog.is_empty();
             // Never block while SQEs still wait in the backlog: one of them may be what
             // the operations already in the kernel are waiting for.
@@ -743,7 +836,7 @@ impl Ring {
     }
 
     /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
-    fn deliver(&self) -> Result<u32, Errno> {
+    pub(crate) fn deliver(&self) -> Result<u32, Errno> {
         let mut delivered = 0u32;
         loop {
             // Operations finished without a CQE (never submitted).
@@ -784,174 +877,6 @@ impl Ring {
         Ok(delivered)
     }
 
-    /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
-    #[inline]
-    fn settle(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
-        if !cqueue::more(cqe_flags) && !cqueue::notif(cqe_flags) {
-            // The common case: the one CQE of a plain operation with no group or deadline.
-            // (Tagged `user_data` never matches a slot: `take_plain` sees to it.)
-            // SAFETY: the caller holds the claim; the borrow ends before the callback.
-            let st = unsafe { self.state() };
-            let id = user_data as i64;
-            // Freed before the callback, as `finish_at` does.
-            if let Some((userdata, cb)) = st.table.take_plain(id) {
-                self.add_inflight(-1);
-                let c = Completion { ring: self.as_ptr(), op: id, res, flags: 0, buf: std::ptr::null_mut(), buf_id: 0 };
-                if let Some(cb) = cb {
-                    // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-                    unsafe { cb(userdata, &c) };
-                }
-                return 1;
-            }
-        }
-        self.settle_general(user_data, res, cqe_flags)
-    }
-
-    /// `settle` for everything but the common case.
-    fn settle_general(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
-        if user_data & TAG_INTERNAL != 0 {
-            self.settle_internal(user_data, res);
-            return 0;
-        }
-        // SAFETY: the caller holds the claim; the borrow ends before any callback.
-        let st = unsafe { self.state() };
-        let id = (user_data & !TAG_DEADLINE) as i64;
-        let index = id as u32;
-        let Some(rec) = st.table.get_mut(id) else {
-            // A record lives until the kernel owes it nothing, so this cannot happen.
-            debug_assert!(false, "CQE for unknown operation {id:#x}");
-            return 0;
-        };
-        if user_data & TAG_DEADLINE != 0 {
-            rec.deadline_fired = res == -libc::ETIME;
-            rec.outstanding -= 1;
-        } else {
-            let buf = cqueue::buffer_select(cqe_flags);
-            match rec.kind.step(cqe_flags) {
-                Step::More => {
-                    let group = rec.group;
-                    let (userdata, cb) = {
-                        let (slot, _) = st.table.at_mut(index);
-                        (slot.userdata, slot.cb)
-                    };
-                    let c = self.completion(id, res, AR_COMPLETION_MORE, group, buf);
-                    if let Some(cb) = cb {
-                        // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-                        unsafe { cb(userdata, &c) };
-                    }
-                    self.after_buffer_callback(group, &c);
-                    return 1;
-                }
-                // The buffer stays the kernel's until the notification: hold the result.
-                Step::FinalThenNotif => rec.res = res,
-                Step::Notif => rec.outstanding -= 1,
-                Step::Final if res == -libc::ENOBUFS && rec.rearm.is_some() => {
-                    // AR_OP_REARM: park instead of ending; a recycled buffer re-arms it.
-                    rec.outstanding -= 1;
-                    rec.parked = true;
-                    let group = rec.group;
-                    // SAFETY: a record's group outlives the record; we hold the claim.
-                    let gs = unsafe { (*group).state() };
-                    gs.parked.push(id);
-                    // Buffers may have come back while the kernel was failing this request.
-                    // SAFETY: as above.
-                    if unsafe { &*group }.has_free_buffers() {
-                        self.unpark(group);
-                    }
-                    return 0;
-                }
-                Step::Final => {
-                    rec.res = res;
-                    rec.buf = buf;
-                    rec.outstanding -= 1;
-                }
-            }
-        }
-        if rec.outstanding == 0 && !rec.parked { self.finish_at(id) } else { 0 }
-    }
-
-    fn settle_internal(&self, user_data: u64, _res: i32) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        st.internal_inflight -= 1;
-        match user_data {
-            INTERNAL_WAKE => {
-                // A post woke us; the posted work itself is drained by `deliver`.
-                st.wake_armed = false;
-                self.arm_wake();
-            }
-            INTERNAL_CANCEL => st.cancel_all_in_flight = false,
-            INTERNAL_CANCEL_OP => {}
-            _ => debug_assert!(false, "unknown internal CQE {user_data:#x}"),
-        }
-    }
-
-    /// The completion the user sees; lends the buffer `buf` of `group` if there is one.
-    fn completion(&self, id: i64, res: i32, flags: u32, group: *mut BufGroup, buf: Option<u16>) -> Completion {
-        let mut c = Completion { ring: self.as_ptr(), op: id, res, flags, buf: std::ptr::null_mut(), buf_id: 0 };
-        // SAFETY: a record's group outlives the record.
-        if let (Some(bid), Some(g)) = (buf, unsafe { group.as_ref() }) {
-            if u32::from(bid) < g.count() {
-                g.lend(bid);
-                c.flags |= AR_COMPLETION_BUFFER;
-                c.buf = g.buf_ptr(bid).cast();
-                c.buf_id = bid;
-            }
-        }
-        c
-    }
-
-    /// After a callback that got a buffer from a group the user already freed: nobody can
-    /// recycle it any more, so take it back here.
-    fn after_buffer_callback(&self, group: *mut BufGroup, c: &Completion) {
-        // SAFETY: a record's group outlives the record; we hold the claim.
-        if let Some(g) = unsafe { group.as_ref() } {
-            // SAFETY: as above.
-            if c.flags & AR_COMPLETION_BUFFER != 0 && unsafe { g.state() }.freed {
-                let _ = g.recycle(c.buf_id);
-            }
-        }
-    }
-
-    /// Delivers the final completion of `id` and frees its record. Returns 1.
-    pub(crate) fn finish(&self, id: i64) -> u32 {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        if unsafe { self.state() }.table.get_mut(id).is_none() {
-            return 0;
-        }
-        self.finish_at(id)
-    }
-
-    /// `finish` for an id the caller has just validated (the CQE path): no second lookup.
-    fn finish_at(&self, id: i64) -> u32 {
-        // SAFETY: the caller holds the claim; the borrow ends before the callback.
-        let st = unsafe { self.state() };
-        let index = id as u32;
-        let (slot, rec) = st.table.at_mut(index);
-        let (userdata, cb) = (slot.userdata, slot.cb);
-        let group = rec.group;
-        let c = self.completion(id, rec.final_res(), 0, group, rec.buf);
-        // Free first: inside its final callback the operation is finished, so cancelling its
-        // id reports -ENOENT and the record may serve an operation the callback queues.
-        st.table.release(index);
-        self.add_inflight(-1);
-        if let Some(cb) = cb {
-            // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-            unsafe { cb(userdata, &c) };
-        }
-        // The group stays alive through the callback (its buffer may be in use there).
-        if !group.is_null() {
-            self.after_buffer_callback(group, &c);
-            // SAFETY: a record's group outlives the record; we hold the claim.
-            let gs = unsafe { (*group).state() };
-            gs.users -= 1;
-            if gs.freed && gs.users == 0 {
-                self.destroy_group(group);
-            }
-        }
-        1
-    }
-
     #[inline]
     fn run_posted(&self) -> u32 {
         if !self.posts.is_pending() { 0 } else { self.run_posted_slow() }
@@ -975,126 +900,8 @@ impl Ring {
         n
     }
 
-    fn as_ptr(&self) -> *mut Ring {
+    pub(crate) fn as_ptr(&self) -> *mut Ring {
         (self as *const Ring).cast_mut()
-    }
-
-    /// Whether the calling thread may free the ring now: it is not inside `run` or a
-    /// callback, and no other thread is using the ring.
-    pub fn check_free(&self) -> Result<(), &'static str> {
-        let claim = self.owner.claim().map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
-        // SAFETY: we hold the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        if claim.nested() || st.running {
-            return Err(
-                "ar_ring_free: called from inside a callback or ar_ring_run; free the ring after ar_ring_run returns",
-            );
-        }
-        Ok(())
-    }
-
-    /// Teardown (SPEC §3.3): operations that never reached the kernel complete with
-    /// `-ECANCELED`; everything in the kernel is cancelled, and we wait until the kernel
-    /// owes no CQE at all, delivering every final callback. Only then may memory be freed.
-    /// Returns `false` if the kernel could not be drained; the caller must then leak the
-    /// records rather than free memory the kernel may still use.
-    fn shutdown(&self) -> bool {
-        // From here on this thread enters the kernel itself: the submitter is done.
-        self.stop_submitter();
-        let Ok(_claim) = self.owner.claim() else {
-            return false;
-        };
-        {
-            // SAFETY: we hold the claim; no other borrow is live.
-            let st = unsafe { self.state() };
-            st.closing = true;
-            st.lane = 0;
-            st.running = true;
-            // Parked receives wait for buffers that will not come back now.
-            for &g in &st.groups {
-                // SAFETY: registered groups are alive; we hold the claim.
-                for id in std::mem::take(&mut unsafe { (*g).state() }.parked) {
-                    if let Some(rec) = st.table.get_mut(id) {
-                        rec.parked = false;
-                        rec.res = -libc::ECANCELED;
-                        st.ready.push(id);
-                    }
-                }
-            }
-            while let Some(p) = st.backlog.pop_front() {
-                let ud = p.entry.get_user_data();
-                if ud & TAG_INTERNAL != 0 {
-                    // Never submitted: the kernel owes nothing for it.
-                    st.internal_inflight -= 1;
-                    match ud {
-                        INTERNAL_WAKE => st.wake_armed = false,
-                        INTERNAL_CANCEL => st.cancel_all_in_flight = false,
-                        _ => {}
-                    }
-                } else if ud & TAG_DEADLINE == 0 {
-                    if let Some(rec) = st.table.get_mut(ud as i64) {
-                        rec.res = -libc::ECANCELED;
-                        rec.outstanding = 0;
-                        st.ready.push(ud as i64);
-                    }
-                }
-            }
-        }
-        // Wake up now and then to re-issue the cancel for operations started meanwhile.
-        let idle = types::Timespec::new().nsec(100_000_000);
-        loop {
-            if self.deliver().is_err() {
-                return false;
-            }
-            // SAFETY: we hold the claim; the previous borrow has ended.
-            let st = unsafe { self.state() };
-            if self.inflight() == 0 && st.internal_inflight == 0 {
-                break;
-            }
-            if !st.cancel_all_in_flight {
-                // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
-                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
-                st.cancel_all_in_flight = true;
-                st.internal_inflight += 1;
-                self.push(st, &[Pending { entry, links_next: false }], 0);
-            }
-            st.flush_backlog();
-            st.sync_sq();
-            let args = types::SubmitArgs::new().timespec(&idle);
-            match self.uring.submitter().submit_with_args(1, &args) {
-                Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {}
-                Err(e) => {
-                    eprintln!(
-                        "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
-                    );
-                    return false;
-                }
-            }
-        }
-        let _ = self.uring.submitter().unregister_eventfd();
-        // Groups the user has not freed outlive the ring: unregister them and leave their
-        // memory to ar_bufgroup_free.
-        // SAFETY: we hold the claim; every callback has returned.
-        let st = unsafe { self.state() };
-        for g in st.groups.drain(..) {
-            // SAFETY: registered groups are alive.
-            let group = unsafe { &*g };
-            let _ = self.uring.submitter().unregister_buf_ring(group.bgid);
-            // SAFETY: as above.
-            unsafe { group.state() }.orphaned = true;
-        }
-        true
-    }
-}
-
-impl Drop for Ring {
-    fn drop(&mut self) {
-        // If the kernel could not be drained it may still write into records: leak them.
-        if self.shutdown() {
-            // SAFETY: dropped once, here; nothing uses the state after teardown.
-            unsafe { ManuallyDrop::drop(self.state.get_mut()) };
-        }
     }
 }
 
@@ -1104,6 +911,7 @@ impl State {
             table: OpTable::new(),
             backlog: VecDeque::new(),
             chain_open: false,
+            draining: false,
             ready: Vec::new(),
             sq_ops: 0,
             internal_inflight: 0,
@@ -1111,6 +919,7 @@ impl State {
             wake_armed: false,
             running: false,
             closing: false,
+            retry_ts: types::Timespec::new().nsec(10_000_000),
             posted: Vec::new(),
             groups: Vec::new(),
             sq,
@@ -1122,15 +931,21 @@ impl State {
 
     /// Takes a record for `op`, lets it prepare its SQE, and records the callback: what
     /// every queued operation starts with. Returns the id and the SQE (without `user_data`).
+    ///
+    /// # Safety
+    ///
+    /// `op`'s pointers are valid as `Operation::prepare` requires.
     #[inline(always)]
-    fn start<O: Operation>(
+    pub(crate) unsafe fn start<O: Operation>(
         &mut self,
         op: O,
         userdata: *mut c_void,
         cb: Callback,
     ) -> Result<(i64, squeue::Entry), Errno> {
+        let zero_copy_fd = op.zero_copy_fd();
         let (id, slot, rec) = self.table.alloc().ok_or(Errno::ENOMEM)?;
-        let entry = match op.prepare(&mut rec.args) {
+        // SAFETY: the caller's contract.
+        let entry = match unsafe { op.prepare(&mut rec.args) } {
             Ok(entry) => entry,
             Err(e) => {
                 self.table.release(id as u32);
@@ -1143,127 +958,24 @@ impl State {
         if O::KIND != Kind::Plain {
             rec.kind = O::KIND;
             slot.mark_general();
+            if O::KIND.is_multishot() {
+                // The kernel may stop a stream early; it is re-armed from this copy.
+                rec.rearm = Some(entry.clone().user_data(id as u64));
+            }
+            if let Some(fd) = zero_copy_fd {
+                rec.fd = fd;
+            }
         }
         Ok((id, entry))
     }
 
-    /// Recomputes the lane (see `lane`) from the kernel's head: after every push that did
-    /// not go through it, and after the kernel consumed entries.
-    #[inline]
-    pub(crate) fn reopen_lane(&mut self) {
-        self.lane = if self.backlog.is_empty() && !self.chain_open && !self.closing && !self.careful {
-            self.sq.free_slots()
-        } else {
-            0
-        };
-    }
-
-    /// Publishes pushed entries to the kernel.
-    #[inline]
-    pub(crate) fn sync_sq(&mut self) {
-        self.sq.publish();
-    }
-
-    /// Pushes one unlinked user operation: straight into the submission queue when nothing
-    /// waits before it and there is room, else into the backlog. Returns whether the ring
-    /// must be kicked (`Ring::kick`).
-    #[inline(always)]
-    pub(crate) fn push_one(&mut self, entry: squeue::Entry) -> bool {
-        if self.lane != 0 {
-            self.lane -= 1;
-            // SAFETY: the entry points into its record (stable until the final CQE) or
-            // caller memory the caller keeps alive; the lane is never wider than the room.
-            unsafe { self.sq.push(entry) };
-            self.sq_ops += 1;
-            return false;
+    /// Forgets an internal request that will never reach the kernel.
+    pub(crate) fn forget_internal(&mut self, user_data: u64) {
+        match user_data {
+            INTERNAL_WAKE => self.wake_armed = false,
+            INTERNAL_CANCEL => self.cancel_all_in_flight = false,
+            _ => {}
         }
-        self.push_one_careful(entry);
-        true
-    }
-
-    #[inline(never)]
-    pub(crate) fn push_one_careful(&mut self, entry: squeue::Entry) {
-        if self.backlog.is_empty() && !self.chain_open && self.sq.room(1) >= 1 {
-            // SAFETY: as in `push_one`; there is room.
-            unsafe { self.sq.push(entry) };
-            self.sq_ops += 1;
-            if self.sqpoll {
-                self.sq.publish();
-            }
-        } else {
-            self.backlog.push_back(Pending { entry, links_next: false });
-            self.chain_open = false;
-        }
-        self.reopen_lane();
-    }
-
-    /// Pushes the SQEs of one operation: straight into the submission queue when nothing
-    /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
-    pub(crate) fn push(&mut self, items: &[Pending], ops: u32) {
-        let links_next = items.last().is_some_and(|p| p.links_next);
-        if self.backlog.is_empty()
-            && !self.chain_open
-            && !links_next
-            && self.sq.room(items.len() as u32) as usize >= items.len()
-        {
-            for p in items {
-                // SAFETY: as in `push_one`; there is room for all of them.
-                unsafe { self.sq.push(p.entry.clone()) };
-            }
-            if self.sqpoll {
-                self.sq.publish();
-            }
-            self.sq_ops += ops;
-            self.reopen_lane();
-            return;
-        }
-        self.backlog.extend(items.iter().cloned());
-        self.chain_open = links_next;
-        self.reopen_lane();
-    }
-
-    /// Moves whole chains from the backlog into the submission queue while they fit.
-    #[inline]
-    fn flush_backlog(&mut self) {
-        if !self.backlog.is_empty() {
-            self.flush_backlog_slow();
-        }
-    }
-
-    #[cold]
-    fn flush_backlog_slow(&mut self) {
-        let capacity = self.sq.capacity() as usize;
-        while !self.backlog.is_empty() {
-            let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
-            if n > capacity {
-                // The kernel cannot take this chain in one batch: fail it whole.
-                for p in self.backlog.drain(..n) {
-                    let ud = p.entry.get_user_data();
-                    if ud & (TAG_DEADLINE | TAG_INTERNAL) == 0 {
-                        if let Some(rec) = self.table.get_mut(ud as i64) {
-                            rec.res = -libc::E2BIG;
-                            rec.outstanding = 0;
-                            self.ready.push(ud as i64);
-                        }
-                    }
-                }
-                continue;
-            }
-            if (self.sq.room(n as u32) as usize) < n {
-                break;
-            }
-            for p in self.backlog.drain(..n) {
-                if p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0 {
-                    self.sq_ops += 1;
-                }
-                // SAFETY: as in `push_one`; there is room for the whole chain.
-                unsafe { self.sq.push(p.entry) };
-            }
-        }
-        if self.sqpoll {
-            self.sq.publish();
-        }
-        self.reopen_lane();
     }
 }
 
@@ -1285,9 +997,7 @@ fn sqe_flags(op_flags: u32) -> squeue::Flags {
     if op_flags & AR_OP_HARDLINK != 0 {
         f |= squeue::Flags::IO_HARDLINK;
     }
-    if op_flags & AR_OP_DRAIN != 0 {
-        f |= squeue::Flags::IO_DRAIN;
-    }
+    // AR_OP_DRAIN is kept in user space (`backlog`), never passed as IOSQE_IO_DRAIN.
     if op_flags & AR_OP_ASYNC != 0 {
         f |= squeue::Flags::ASYNC;
     }

@@ -31,8 +31,9 @@ pub unsafe extern "C" fn ar_bufgroup_new(
         if out_group.is_null() {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: the caller passes NULL or a live ring.
-        let group = unsafe { self::ring(ring) }?.new_group(count, size)?;
+        // SAFETY: the caller passes NULL or a live ring, which `ar_ring_new` boxed; the C
+        // contract releases the group with `ar_bufgroup_free`.
+        let group = unsafe { self::ring(ring)?.new_group(count, size) }?;
         // SAFETY: checked non-NULL; the caller passes writable memory.
         unsafe { write_out(out_group, group)? };
         Ok(0)
@@ -58,9 +59,10 @@ pub unsafe extern "C" fn ar_bufgroup_free(group: *mut BufGroup) {
         return;
     }
     boundary_void(|| {
-        // SAFETY: the caller passes a live group; its state is ours once its ring is gone.
-        let orphaned = unsafe { (*group).state() }.orphaned;
-        if orphaned {
+        // SAFETY: the caller passes a live group. Only its atomic flag is read before we know
+        // whether a ring must be claimed: its state is touched under that claim, or once
+        // its ring is gone.
+        if unsafe { &*group }.is_orphaned() {
             // SAFETY: the ring is gone, so nothing else refers to the group.
             unsafe { drop_orphan(group) };
             return;
@@ -92,8 +94,8 @@ pub unsafe extern "C" fn ar_bufgroup_recycle(group: *mut BufGroup, buf_id: u16) 
         if group.is_null() {
             return Err(Errno::EINVAL);
         }
-        // SAFETY: the caller passes a live group; its state is ours once its ring is gone.
-        if unsafe { (*group).state() }.orphaned {
+        // SAFETY: as in `ar_bufgroup_free`: only the atomic flag before the claim.
+        if unsafe { &*group }.is_orphaned() {
             // SAFETY: as above.
             unsafe { &*group }.recycle(buf_id)?;
             return Ok(0);

@@ -738,7 +738,7 @@ pub unsafe extern "C" fn ar_op_poll(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    unsafe { queue(ring, op::Poll { fd, events, multishot: false }, opts, userdata, cb) }
+    unsafe { queue(ring, op::Poll { fd, events }, opts, userdata, cb) }
 }
 
 /// Queues a multishot poll: a callback with `AR_COMPLETION_MORE` each time `fd` becomes
@@ -762,7 +762,7 @@ pub unsafe extern "C" fn ar_op_poll_multishot(
     cb: OpCallback,
 ) -> i64 {
     // SAFETY: the caller passes valid pointers.
-    unsafe { queue(ring, op::Poll { fd, events, multishot: true }, opts, userdata, cb) }
+    unsafe { queue(ring, op::PollMulti { fd, events }, opts, userdata, cb) }
 }
 
 /// Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.

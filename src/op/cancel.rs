@@ -21,7 +21,7 @@ pub struct AsyncCancel {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for AsyncCancel {
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         // Operations carry their id as user_data, so the kernel finds it by that.
         Ok(opcode::AsyncCancel::new(self.target as u64).build())
     }
@@ -36,7 +36,7 @@ pub struct CancelFd {
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for CancelFd {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let builder = match self.flags {
             0 => types::CancelBuilder::fd(types::Fd(fd)),
@@ -52,8 +52,15 @@ impl Ring {
     /// cancel won); the cancel itself completes with 0, `-ENOENT` (the target finished
     /// meanwhile) or `-EALREADY` (it is running and cannot be stopped).
     ///
+    /// A cancel reaches a live target wherever the library keeps it (guarantee 5): one that
+    /// waits in the backlog (behind a full queue or a drain) or is parked for buffers ends
+    /// here, at once; for one in the kernel the cancel bypasses the backlog, and the target
+    /// is marked so that it ends at its next step even if the kernel no longer holds it
+    /// (between a CQE and its re-arm); while the kernel cannot place a live target, the
+    /// cancel is retried after a back-off (`settle`).
+    ///
     /// Returns `-ENOENT` at once, queueing nothing, when `target` is not a live operation of
-    /// this ring: an id that already finished, or any other value (SPEC §3.4). A stale id
+    /// this ring: an id that already finished, or any other value (guarantee 4). A stale id
     /// never touches the operation that reuses its record, because ids carry a generation.
     ///
     /// # Safety
@@ -66,18 +73,31 @@ impl Ring {
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
-        let (_claim, live) = self.claim_live(target)?;
-        if !live {
-            return Err(Errno::ENOENT);
-        }
-        if self.end_parked(target, -libc::ECANCELED) {
-            // A parked receive (AR_OP_REARM) has no request in the kernel: end it here; the
-            // cancel itself is a no-op that completes with 0.
+        let _claim = self.owner.claim()?;
+        let ended_here = {
+            // SAFETY: we hold the claim; the borrow ends with this block.
+            let st = unsafe { self.state() };
+            let Some(rec) = st.table.get_mut(target) else { return Err(Errno::ENOENT) };
+            rec.cancel_requested = true;
+            self.end_parked(st, target, -libc::ECANCELED) || st.take_from_backlog(target, -libc::ECANCELED)
+        };
+        if ended_here {
+            // The target had no request in the kernel and has ended here; the cancel itself
+            // is a no-op that completes with 0.
             // SAFETY: a nop points at no memory; the callback contract is the caller's.
             return unsafe { self.queue(super::Nop, opts, userdata, cb) };
         }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
-        unsafe { self.queue(AsyncCancel { target }, opts, userdata, cb) }
+        let id = unsafe { self.queue_cancel(AsyncCancel { target }, opts, userdata, cb) }?;
+        // SAFETY: we hold the claim; the queueing above has ended its borrow.
+        let st = unsafe { self.state() };
+        if let Some(rec) = st.table.get_mut(id) {
+            rec.target = target;
+        }
+        if let Some(rec) = st.table.get_mut(target) {
+            rec.canceller = id;
+        }
+        Ok(id)
     }
 
     /// Requests cancellation of operations on `fd` (`AR_CANCEL_ALL`: every one). Receives
@@ -97,14 +117,37 @@ impl Ring {
     ) -> Result<i64, Errno> {
         let _claim = self.owner.claim()?;
         if fd >= 0 && flags & !AR_CANCEL_ALL == 0 {
-            // SAFETY: we hold the claim; no other borrow is live.
+            // SAFETY: we hold the claim; the borrow ends with this block.
             let st = unsafe { self.state() };
-            let parked = st.table.live_ids_where(|rec| rec.parked && rec.fd == fd);
-            for id in parked {
-                self.end_parked(id, -libc::ECANCELED);
+            for id in st.table.live_ids_where(|rec| rec.fd == fd && !rec.group.is_null()) {
+                if let Some(rec) = st.table.get_mut(id) {
+                    rec.cancel_requested = true;
+                }
+                self.end_parked(st, id, -libc::ECANCELED);
             }
         }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
-        unsafe { self.queue(CancelFd { fd, flags }, opts, userdata, cb) }
+        unsafe { self.queue_cancel(CancelFd { fd, flags }, opts, userdata, cb) }
+    }
+
+    /// Queues a cancel: without options it bypasses the backlog, so that no drain or full
+    /// queue holds it up behind the operations it is meant to end.
+    ///
+    /// # Safety
+    ///
+    /// As for `Ring::queue`.
+    unsafe fn queue_cancel<O: Operation>(
+        &self,
+        op: O,
+        opts: Option<&OpOpts>,
+        userdata: *mut c_void,
+        cb: OpCallback,
+    ) -> Result<i64, Errno> {
+        if opts.is_some_and(|o| *o != OpOpts::default()) {
+            // SAFETY: the caller's contract.
+            return unsafe { self.queue(op, opts, userdata, cb) };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { self.queue_priority(op, userdata, cb) }
     }
 }

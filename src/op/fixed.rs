@@ -27,7 +27,7 @@ pub struct WriteFixed {
 // SAFETY: the entry points into a registered buffer, which the caller keeps alive.
 unsafe impl Operation for ReadFixed {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::ReadFixed::new(Fd(fd), self.buf, len, self.buf_index).offset(self.offset).build())
@@ -37,7 +37,7 @@ unsafe impl Operation for ReadFixed {
 // SAFETY: the entry points into a registered buffer, which the caller keeps alive.
 unsafe impl Operation for WriteFixed {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::WriteFixed::new(Fd(fd), self.buf, len, self.buf_index).offset(self.offset).build())

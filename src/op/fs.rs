@@ -23,7 +23,7 @@ pub struct Fsync {
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Fsync {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let flags = match self.flags {
             0 => types::FsyncFlags::empty(),
@@ -45,7 +45,7 @@ pub struct Fallocate {
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Fallocate {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         if self.offset > i64::MAX as u64 || self.len > i64::MAX as u64 {
             return Err(Errno::EINVAL);
@@ -64,7 +64,7 @@ pub struct OpenAt {
 
 // SAFETY: the entry points at the record's copy of the path.
 unsafe impl Operation for OpenAt {
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let dirfd = check_dirfd(self.dirfd)?;
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
@@ -80,7 +80,7 @@ pub struct Close {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Close {
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         Ok(opcode::Close::new(Fd(check_fd(self.fd)?)).build())
     }
 }
@@ -96,7 +96,7 @@ pub struct Statx {
 
 // SAFETY: the entry points at the record's copy of the path and the caller's statx buffer.
 unsafe impl Operation for Statx {
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let dirfd = check_dirfd(self.dirfd)?;
         if self.out.is_null() {
             return Err(Errno::EINVAL);
@@ -116,7 +116,7 @@ pub struct UnlinkAt {
 
 // SAFETY: the entry points at the record's copy of the path.
 unsafe impl Operation for UnlinkAt {
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let dirfd = check_dirfd(self.dirfd)?;
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };
@@ -135,7 +135,7 @@ pub struct RenameAt {
 
 // SAFETY: the entry points at the record's copies of both paths.
 unsafe impl Operation for RenameAt {
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let (olddir, newdir) = (check_dirfd(self.olddirfd)?, check_dirfd(self.newdirfd)?);
         // SAFETY: the C API's contract: both paths are NULL or NUL-terminated.
         let old = unsafe { Args::copy_path(&mut args.path, self.oldpath)? };
@@ -154,7 +154,7 @@ pub struct MkdirAt {
 
 // SAFETY: the entry points at the record's copy of the path.
 unsafe impl Operation for MkdirAt {
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let dirfd = check_dirfd(self.dirfd)?;
         // SAFETY: the C API's contract: `path` is NULL or NUL-terminated.
         let path = unsafe { Args::copy_path(&mut args.path, self.path)? };

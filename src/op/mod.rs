@@ -14,7 +14,7 @@ mod net;
 mod nop;
 mod opts;
 mod record;
-pub(crate) use record::timespec_from_ns;
+pub(crate) use record::deadline_from_now;
 mod rw;
 pub(crate) mod table;
 mod timeout;
@@ -25,7 +25,8 @@ pub use fs::{AR_FSYNC_DATASYNC, Close, Fallocate, Fsync, MkdirAt, OpenAt, Rename
 pub use kind::Kind;
 pub(crate) use kind::Step;
 pub use net::{
-    Accept, AcceptMulti, Connect, Poll, Recv, RecvMsg, RecvMulti, Send, SendMsg, SendZc, Shutdown, Socket, Splice,
+    Accept, AcceptMulti, Connect, Poll, PollMulti, Recv, RecvMsg, RecvMulti, Send, SendMsg, SendZc, Shutdown, Socket,
+    Splice,
 };
 pub use nop::Nop;
 pub(crate) use opts::KNOWN_OP_FLAGS;
@@ -57,11 +58,24 @@ pub unsafe trait Operation {
 
     /// Validates the arguments, copies into `args` what the kernel reads after submission,
     /// and builds the entry. `user_data` and the `IOSQE_*` flags are set by the ring.
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno>;
+    ///
+    /// # Safety
+    ///
+    /// Every pointer the operation holds is NULL or valid as its type documents: what is
+    /// copied (paths, addresses, iovec arrays, message headers) is readable for its stated
+    /// length now, and what the kernel uses in place (data buffers, a `statx` or `recvmsg`
+    /// result) stays valid until the operation's final completion.
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno>;
 
     /// The buffer group the kernel picks buffers from, if any. The ring checks that the
     /// group is this ring's and keeps it alive while the operation lives.
     fn buf_group(&self) -> Option<GroupUse> {
+        None
+    }
+
+    /// The socket a zero-copy send transmits on (teardown may have to abort it to get the
+    /// buffer back from the kernel); `None` for every other kind.
+    fn zero_copy_fd(&self) -> Option<i32> {
         None
     }
 }

@@ -20,7 +20,7 @@ pub struct Socket {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Socket {
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         Ok(opcode::Socket::new(self.domain, self.socket_type, self.protocol).build())
     }
 }
@@ -54,7 +54,7 @@ unsafe fn copy_addr(
 // SAFETY: the entry points at the record's copy of the address.
 unsafe impl Operation for Connect {
     const TAKES_FD: bool = true;
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: the C API's contract: `addr` holds `addrlen` bytes.
         let addr = unsafe { copy_addr(args, self.addr, self.addrlen)? };
@@ -71,7 +71,7 @@ pub struct Accept {
 // SAFETY: the entry points at no memory (no peer address is requested).
 unsafe impl Operation for Accept {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         Ok(opcode::Accept::new(Fd(fd), std::ptr::null_mut(), std::ptr::null_mut()).flags(self.flags).build())
     }
@@ -86,8 +86,9 @@ pub struct AcceptMulti {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for AcceptMulti {
+    const KIND: Kind = Kind::AcceptMulti;
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         Ok(opcode::AcceptMulti::new(Fd(fd)).flags(self.flags).build())
     }
@@ -104,7 +105,7 @@ pub struct Send {
 // SAFETY: the entry points at the caller's buffer, kept alive by the caller.
 unsafe impl Operation for Send {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::Send::new(Fd(fd), self.buf, len).flags(self.flags).build())
@@ -122,7 +123,7 @@ pub struct Recv {
 // SAFETY: the entry points at the caller's buffer, kept alive by the caller.
 unsafe impl Operation for Recv {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::Recv::new(Fd(fd), self.buf, len).flags(self.flags).build())
@@ -143,10 +144,14 @@ pub struct SendZc {
 unsafe impl Operation for SendZc {
     const KIND: Kind = Kind::SendZc;
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::SendZc::new(Fd(fd), self.buf, len).flags(self.flags).build())
+    }
+
+    fn zero_copy_fd(&self) -> Option<i32> {
+        Some(self.fd)
     }
 }
 
@@ -160,7 +165,7 @@ pub struct SendMsg {
 // SAFETY: the entry points at the record's copies; the data buffers are the caller's.
 unsafe impl Operation for SendMsg {
     const TAKES_FD: bool = true;
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: the C API's contract: `msg` is NULL or a readable msghdr whose pointers
         // describe readable memory of the stated lengths.
@@ -200,7 +205,7 @@ pub struct RecvMsg {
 // SAFETY: the entry points at the caller's msghdr, kept alive by the caller.
 unsafe impl Operation for RecvMsg {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         if self.msg.is_null() {
             return Err(Errno::EINVAL);
@@ -218,7 +223,7 @@ pub struct Shutdown {
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Shutdown {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         if !matches!(self.how, libc::SHUT_RD | libc::SHUT_WR | libc::SHUT_RDWR) {
             return Err(Errno::EINVAL);
@@ -227,20 +232,35 @@ unsafe impl Operation for Shutdown {
     }
 }
 
-/// Poll for `events` (`POLLIN`, …); the result is the ready mask. Multishot reports every
-/// readiness change with `AR_COMPLETION_MORE` until cancelled.
+/// Poll for `events` (`POLLIN`, …) once; the result is the ready mask.
 pub struct Poll {
     pub fd: i32,
     pub events: u32,
-    pub multishot: bool,
 }
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Poll {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
-        Ok(opcode::PollAdd::new(Fd(fd), self.events).multi(self.multishot).build())
+        Ok(opcode::PollAdd::new(Fd(fd), self.events).build())
+    }
+}
+
+/// Multishot poll: every readiness change with `AR_COMPLETION_MORE`, until a cancel, a
+/// deadline or an error ends it.
+pub struct PollMulti {
+    pub fd: i32,
+    pub events: u32,
+}
+
+// SAFETY: the entry points at no memory.
+unsafe impl Operation for PollMulti {
+    const KIND: Kind = Kind::PollMulti;
+    const TAKES_FD: bool = true;
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+        let fd = check_fd(self.fd)?;
+        Ok(opcode::PollAdd::new(Fd(fd), self.events).multi(true).build())
     }
 }
 
@@ -256,7 +276,7 @@ pub struct Splice {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Splice {
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let (fd_in, fd_out) = (check_fd(self.fd_in)?, check_fd(self.fd_out)?);
         if self.len > u32::MAX as usize || self.off_in < -1 || self.off_out < -1 {
             return Err(Errno::EINVAL);
@@ -280,9 +300,10 @@ pub struct RecvMulti {
 // SAFETY: the entry points at no memory; the kernel picks buffers from the group, which the
 // ring keeps alive while operations use it.
 unsafe impl Operation for RecvMulti {
+    const KIND: Kind = Kind::RecvMulti;
     const TAKES_FD: bool = true;
     const USES_GROUP: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: non-NULL was checked by `buf_group`, which the ring calls first.
         let bgid = unsafe { &*self.group }.bgid;

@@ -10,7 +10,7 @@ pub struct Nop;
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for Nop {
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         Ok(opcode::Nop::new().build())
     }
 }

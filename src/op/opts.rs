@@ -3,12 +3,20 @@
 /// Link the next operation queued to this one (`IOSQE_IO_LINK`): it starts only after this
 /// one succeeds; if this one fails, the rest of the chain completes with `-ECANCELED`.
 /// A chain ends with the first operation queued without a link flag, or at `ar_ring_submit`.
+/// Kernel rules that are part of this contract: a short read or write counts as a failure
+/// and breaks the chain; a fired `ar_op_timeout` counts as a success; a chain longer than
+/// the submission queue (`sq_entries`) cannot be submitted and every operation in it
+/// completes with `-E2BIG`.
 pub const AR_OP_LINK: u32 = 1 << 0;
 /// Like `AR_OP_LINK`, but the chain continues even when this operation fails
 /// (`IOSQE_IO_HARDLINK`).
 pub const AR_OP_HARDLINK: u32 = 1 << 1;
-/// Start this operation only after every operation queued before it has completed
-/// (`IOSQE_IO_DRAIN`).
+/// Start this operation only after every operation queued before it has finally completed,
+/// and start the operations queued after it only once it has completed. The library keeps
+/// the drain itself rather than passing `IOSQE_IO_DRAIN` to the kernel (which would hold
+/// cancels up behind it too), so a drained operation, and anything waiting behind it, can
+/// always be cancelled. A multishot stream queued before a drain holds it until the stream
+/// ends.
 pub const AR_OP_DRAIN: u32 = 1 << 2;
 /// Issue the operation from the kernel's worker pool instead of trying it inline first
 /// (`IOSQE_ASYNC`).
@@ -28,8 +36,10 @@ pub(crate) const KNOWN_OP_FLAGS: u32 =
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OpOpts {
-    /// Deadline relative to submission, in nanoseconds; 0 means none. When it expires first
-    /// the operation completes with `-ETIMEDOUT` (a cancel gives `-ECANCELED` instead).
+    /// Deadline in nanoseconds from the `ar_op_*` call; 0 means none. When it expires first
+    /// the operation completes with `-ETIMEDOUT` and `AR_COMPLETION_DEADLINE` (a cancel
+    /// gives `-ECANCELED`; a kernel `-ETIMEDOUT` comes without the flag). A multishot stream
+    /// keeps its deadline across the re-arms the library makes.
     pub timeout_ns: u64,
     /// `AR_OP_*` flags.
     pub flags: u32,

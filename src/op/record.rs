@@ -4,6 +4,7 @@ use std::ffi::CStr;
 
 use io_uring::types::Timespec;
 
+use crate::completion::AR_COMPLETION_DEADLINE;
 use crate::error::Errno;
 use crate::op::Kind;
 
@@ -26,8 +27,10 @@ const PATH_CAPACITY: usize = 256;
 /// Iovecs every record can hold without allocating.
 const IOVEC_CAPACITY: usize = 8;
 
-impl Default for Args {
-    fn default() -> Args {
+impl Args {
+    /// Empty copies with their initial capacity. Crate-private: outside code has no use for
+    /// an `Args`, since only the ring prepares operations.
+    pub(crate) fn new() -> Args {
         Args {
             path: Vec::with_capacity(PATH_CAPACITY),
             path2: Vec::new(),
@@ -40,9 +43,7 @@ impl Default for Args {
             control: Vec::new(),
         }
     }
-}
 
-impl Args {
     /// Copies a NUL-terminated path into `slot` and returns a pointer the kernel may read
     /// until the operation completes. NULL → `-EINVAL`; longer than `PATH_MAX` →
     /// `-ENAMETOOLONG`.
@@ -82,21 +83,42 @@ pub(crate) struct Record {
     pub(crate) group: *mut crate::buf::BufGroup,
     /// The operation's own final CQE, saved while `outstanding` is still non-zero.
     pub(crate) res: i32,
-    /// The fd of a group receive (for cancel-by-fd while parked).
+    /// The fd of a group receive (for cancel-by-fd while parked) or of a zero-copy send
+    /// (for teardown, which may have to abort its connection); -1 otherwise.
     pub(crate) fd: i32,
     /// The buffer the final CQE carried, if any.
     pub(crate) buf: Option<u16>,
     pub(crate) kind: Kind,
-    /// CQEs the kernel still owes this operation: its own final CQE, plus one for a linked
-    /// deadline timer. The user's final callback runs when this reaches zero.
+    /// CQEs the kernel still owes this operation: its own final CQE, plus one for each
+    /// timer guarding it. The user's final callback runs when this reaches zero.
     pub(crate) outstanding: u8,
-    /// The linked deadline timer fired (its CQE carried `-ETIME`).
+    /// Its deadline fired (a timer CQE carried `-ETIME`).
     pub(crate) deadline_fired: bool,
+    /// It has a deadline (`deadline` holds its absolute time).
+    pub(crate) has_deadline: bool,
     /// Ended with `-ENOBUFS` and waits for a recycled buffer (`AR_OP_REARM`).
     pub(crate) parked: bool,
-    /// The deadline's timespec, read by the kernel's linked timeout.
+    /// Queued with `AR_OP_REARM`: park on `-ENOBUFS` instead of ending.
+    pub(crate) park_on_enobufs: bool,
+    /// A standalone timer guards the deadline while the operation is parked.
+    pub(crate) park_timer: bool,
+    /// A cancel (by id, of its group, or teardown) was asked for: wherever the library
+    /// holds the operation (parked, between a CQE and its re-arm, in the backlog), it ends
+    /// at the next step instead of going on (guarantee 5).
+    pub(crate) cancel_requested: bool,
+    /// For a cancel (`Kind::Cancel`): its target, and whether the target ended because
+    /// of it while the kernel could not find it (then the cancel reports success).
+    pub(crate) target: i64,
+    pub(crate) ended_target: bool,
+    /// For a cancelled target: the cancel that asked, to be told when the target ends.
+    pub(crate) canceller: i64,
+    /// The deadline as an absolute `CLOCK_MONOTONIC` time, read by the kernel's timers.
     pub(crate) deadline: Timespec,
-    /// With `AR_OP_REARM`: the SQE to submit again when the group has buffers.
+    /// For a cancel the kernel could not place yet: the back-off before its next try.
+    pub(crate) backoff: Timespec,
+    pub(crate) backoff_ns: u32,
+    /// For multishot kinds: the SQE to submit again when the kernel stops the request
+    /// early (guarantee 8) or, with `AR_OP_REARM`, when the group has buffers again.
     pub(crate) rearm: Option<io_uring::squeue::Entry>,
     pub(crate) args: Args,
 }
@@ -111,10 +133,19 @@ impl Default for Record {
             kind: Kind::Plain,
             outstanding: 1,
             deadline_fired: false,
+            has_deadline: false,
             parked: false,
+            park_on_enobufs: false,
+            park_timer: false,
+            cancel_requested: false,
+            target: 0,
+            ended_target: false,
+            canceller: 0,
             deadline: Timespec::new(),
+            backoff: Timespec::new(),
+            backoff_ns: 0,
             rearm: None,
-            args: Args::default(),
+            args: Args::new(),
         }
     }
 }
@@ -123,6 +154,7 @@ impl Record {
     /// Back to the clean state (see the type), keeping the `Args` buffers' capacity.
     #[inline]
     pub(crate) fn clear(&mut self) {
+        // Field by field: `Record::default` would allocate fresh `Args`.
         self.group = std::ptr::null_mut();
         self.res = 0;
         self.fd = -1;
@@ -130,20 +162,87 @@ impl Record {
         self.kind = Kind::Plain;
         self.outstanding = 1;
         self.deadline_fired = false;
+        self.has_deadline = false;
         self.parked = false;
+        self.park_on_enobufs = false;
+        self.park_timer = false;
+        self.cancel_requested = false;
+        self.target = 0;
+        self.ended_target = false;
+        self.canceller = 0;
+        self.backoff_ns = 0;
         self.rearm = None;
     }
 
-    /// The result the user sees, once every CQE has arrived.
-    pub(crate) fn final_res(&self) -> i32 {
+    /// The result and `AR_COMPLETION_*` flags the user sees, once every CQE has arrived.
+    pub(crate) fn final_completion(&self) -> (i32, u32) {
         let res = self.kind.final_res(self.res);
-        // A linked timeout that fires cancels its operation; some operations report that as
-        // -EINTR rather than -ECANCELED. Either way the deadline is what ended it (SPEC §3.5).
-        if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) { -libc::ETIMEDOUT } else { res }
+        // A timer that fires cancels its operation; some operations report that as -EINTR
+        // rather than -ECANCELED. Either way the deadline is what ended it (guarantee 5).
+        if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) {
+            return (-libc::ETIMEDOUT, AR_COMPLETION_DEADLINE);
+        }
+        if self.kind == Kind::Cancel && res == -libc::ENOENT && self.ended_target {
+            // The kernel no longer held the target, but the library ended it for this cancel.
+            return (0, 0);
+        }
+        (res, 0)
+    }
+
+    /// Whether the operation must end at its next step rather than be re-armed or parked.
+    pub(crate) fn stopping(&self) -> bool {
+        self.cancel_requested || self.deadline_fired
     }
 }
 
 /// A nanosecond count as the kernel's timespec.
 pub(crate) fn timespec_from_ns(ns: u64) -> Timespec {
     Timespec::new().sec(ns / 1_000_000_000).nsec((ns % 1_000_000_000) as u32)
+}
+
+/// The absolute `CLOCK_MONOTONIC` time `ns` nanoseconds from now, as the kernel's timespec
+/// (for timers with `IORING_TIMEOUT_ABS`, which keep their deadline across re-arms).
+pub(crate) fn deadline_from_now(ns: u64) -> Timespec {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec we own; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let total = (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64).saturating_add(ns);
+    timespec_from_ns(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_is_distinct_from_a_kernel_timeout() {
+        let mut rec = Record { res: -libc::ECANCELED, deadline_fired: true, ..Record::default() };
+        assert_eq!(rec.final_completion(), (-libc::ETIMEDOUT, AR_COMPLETION_DEADLINE));
+        rec.res = -libc::EINTR;
+        assert_eq!(rec.final_completion(), (-libc::ETIMEDOUT, AR_COMPLETION_DEADLINE));
+        // The operation won the race against its timer: its own result stands.
+        rec.res = 12;
+        assert_eq!(rec.final_completion(), (12, 0));
+        // A kernel ETIMEDOUT (a TCP connect) without a fired deadline carries no flag.
+        let rec = Record { res: -libc::ETIMEDOUT, ..Record::default() };
+        assert_eq!(rec.final_completion(), (-libc::ETIMEDOUT, 0));
+    }
+
+    #[test]
+    fn a_cancel_that_ended_its_target_succeeds() {
+        let mut rec = Record { kind: Kind::Cancel, res: -libc::ENOENT, ..Record::default() };
+        assert_eq!(rec.final_completion(), (-libc::ENOENT, 0));
+        rec.ended_target = true;
+        assert_eq!(rec.final_completion(), (0, 0));
+    }
+
+    #[test]
+    fn clear_keeps_argument_capacity() {
+        let mut rec = Record { cancel_requested: true, parked: true, outstanding: 0, ..Record::default() };
+        rec.args.path.reserve(4096);
+        let cap = rec.args.path.capacity();
+        rec.clear();
+        assert!(!rec.cancel_requested && !rec.parked && rec.outstanding == 1);
+        assert_eq!(rec.args.path.capacity(), cap);
+    }
 }

@@ -46,7 +46,7 @@ pub struct Writev {
 // SAFETY: the entry points at the caller's buffer, which the caller keeps alive.
 unsafe impl Operation for Read {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::Read::new(Fd(check_fd(self.fd)?), self.buf, len).offset(self.offset).build())
     }
@@ -55,7 +55,7 @@ unsafe impl Operation for Read {
 // SAFETY: the entry points at the caller's buffer, which the caller keeps alive.
 unsafe impl Operation for Write {
     const TAKES_FD: bool = true;
-    fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let len = check_buf(self.buf, self.len)?;
         Ok(opcode::Write::new(Fd(check_fd(self.fd)?), self.buf, len).offset(self.offset).build())
     }
@@ -93,7 +93,7 @@ pub(crate) unsafe fn copy_iovecs(
 // SAFETY: the entry points at the record's copy of the iovecs and at caller buffers.
 unsafe impl Operation for Readv {
     const TAKES_FD: bool = true;
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: `Readv`'s contract (the C API's) is that `iov` holds `iovcnt` iovecs.
         let (iov, n) = unsafe { copy_iovecs(args, self.iov, self.iovcnt)? };
@@ -104,7 +104,7 @@ unsafe impl Operation for Readv {
 // SAFETY: the entry points at the record's copy of the iovecs and at caller buffers.
 unsafe impl Operation for Writev {
     const TAKES_FD: bool = true;
-    fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
+    unsafe fn prepare(self, args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
         // SAFETY: `Writev`'s contract (the C API's) is that `iov` holds `iovcnt` iovecs.
         let (iov, n) = unsafe { copy_iovecs(args, self.iov, self.iovcnt)? };

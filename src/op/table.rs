@@ -28,10 +28,10 @@ use crate::completion::OpCallback;
 
 const PAGE_SHIFT: u32 = 6;
 const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
-/// Generations run in `1..=MAX_GENERATION`, so every id is positive and ids never collide
-/// with the internal tags of `user_data` (bits 62 and 63).
+/// Generations run in `1..=MAX_GENERATION`, so every id is positive and below bit 61, and
+/// ids never collide with the tags of `user_data` (bits 61 to 63, `ring`).
 /// A power of two, so the next generation is a mask and an add (`Slot::retire`).
-const MAX_GENERATION: u32 = 1 << 29;
+const MAX_GENERATION: u32 = 1 << 28;
 /// The most operations the table will hold (ids keep 32 bits for the index).
 const MAX_RECORDS: usize = 1 << 24;
 
@@ -132,8 +132,8 @@ impl OpTable {
     pub(crate) fn take_plain(&mut self, id: i64) -> Option<(*mut c_void, OpCallback)> {
         let index = id as u32;
         let slot = self.slots.get_mut(index as usize)?;
-        // Generations are never 0 and at most 2^29, so neither a garbage id nor a
-        // `user_data` carrying the ring's internal tags (bits 62 and 63) matches this.
+        // Generations are never 0 and at most 2^28, so neither a garbage id nor a
+        // `user_data` carrying the ring's tags (bits 61 to 63) matches this.
         if slot.tag != (id as u64 & GENERATION_MASK) | LIVE {
             return None;
         }
@@ -168,6 +168,7 @@ impl OpTable {
     }
 
     /// Whether `id` names a live operation.
+    #[cfg(test)]
     pub(crate) fn contains(&self, id: i64) -> bool {
         split_id(id).and_then(|(index, _)| self.slots.get(index as usize)).is_some_and(|s| s.matches(id))
     }

@@ -1,0 +1,256 @@
+//! The way into the submission queue: the *lane* for plain operations, the *backlog* for
+//! whatever must wait (a full queue, a linked chain, a drain), and the priority path for
+//! the library's own requests (docs/DESIGN.md, "The queue path").
+//!
+//! `AR_OP_DRAIN` is kept here, in user space, rather than passed to the kernel as
+//! `IOSQE_IO_DRAIN`: the kernel holds everything queued after a drained request, cancels
+//! included, so neither `ar_op_cancel` nor teardown could reach an operation held behind
+//! one. Here a drained chain waits at the head of the backlog until every operation queued
+//! before it has finally completed; operations queued after it wait until it has completed
+//! too. Cancels bypass the backlog, and a held operation is ended in place.
+
+use io_uring::squeue;
+
+use crate::ring::{Pending, State, TAG_DEADLINE, TAG_INTERNAL, id_of};
+
+impl State {
+    /// Recomputes the lane (see `State::lane`) from the kernel's head: after every push that
+    /// did not go through it, and after the kernel consumed entries.
+    #[inline]
+    pub(crate) fn reopen_lane(&mut self) {
+        self.lane = if self.backlog.is_empty() && !self.chain_open && !self.closing && !self.careful && !self.draining {
+            self.sq.free_slots()
+        } else {
+            0
+        };
+    }
+
+    /// Publishes pushed entries to the kernel.
+    #[inline]
+    pub(crate) fn sync_sq(&mut self) {
+        self.sq.publish();
+    }
+
+    /// Whether a push must queue behind something: the backlog, an open chain, a drain.
+    #[inline]
+    fn must_wait(&self) -> bool {
+        !self.backlog.is_empty() || self.chain_open || self.draining
+    }
+
+    /// Pushes one unlinked user operation: straight into the submission queue when nothing
+    /// waits before it and there is room, else into the backlog. Returns whether the ring
+    /// must be kicked (`Ring::kick`).
+    #[inline(always)]
+    pub(crate) fn push_one(&mut self, entry: squeue::Entry) -> bool {
+        if self.lane != 0 {
+            self.lane -= 1;
+            // SAFETY: the entry points into its record (stable until the final CQE) or
+            // caller memory the caller keeps alive; the lane is never wider than the room.
+            unsafe { self.sq.push(entry) };
+            self.sq_ops += 1;
+            return false;
+        }
+        self.push_one_careful(entry);
+        true
+    }
+
+    #[inline(never)]
+    pub(crate) fn push_one_careful(&mut self, entry: squeue::Entry) {
+        if !self.must_wait() && self.sq.room(1) >= 1 {
+            // SAFETY: as in `push_one`; there is room.
+            unsafe { self.sq.push(entry) };
+            self.sq_ops += 1;
+            if self.sqpoll {
+                self.sq.publish();
+            }
+        } else {
+            self.backlog.push_back(Pending::new(entry));
+            self.chain_open = false;
+        }
+        self.reopen_lane();
+    }
+
+    /// Pushes the SQEs of one operation: straight into the submission queue when nothing
+    /// waits before them and they fit, else into the backlog. `ops` is 1 for a user operation.
+    pub(crate) fn push(&mut self, items: &[Pending], ops: u32) {
+        let links_next = items.last().is_some_and(|p| p.links_next);
+        let drain = items.iter().any(|p| p.drain);
+        if !self.must_wait() && !links_next && !drain && self.sq.room(items.len() as u32) as usize >= items.len() {
+            for p in items {
+                // SAFETY: as in `push_one`; there is room for all of them.
+                unsafe { self.sq.push(p.entry.clone()) };
+            }
+            if self.sqpoll {
+                self.sq.publish();
+            }
+            self.sq_ops += ops;
+            self.reopen_lane();
+            return;
+        }
+        self.backlog.extend(items.iter().cloned());
+        self.chain_open = links_next;
+        self.reopen_lane();
+    }
+
+    /// Pushes the library's own requests (cancels, timers): ahead of the backlog, so that no
+    /// drain or full queue can hold up a cancel of what is already in the kernel. `items`
+    /// is one whole chain.
+    pub(crate) fn push_internal(&mut self, items: &[Pending]) {
+        self.push_priority(items, 0);
+    }
+
+    /// `push_internal` for a chain that holds `ops` user operations (a user's cancel).
+    pub(crate) fn push_priority(&mut self, items: &[Pending], ops: u32) {
+        if self.sq.room(items.len() as u32) as usize >= items.len() {
+            for p in items {
+                // SAFETY: these entries point into the ring's state or a live record.
+                unsafe { self.sq.push(p.entry.clone()) };
+            }
+            self.sq_ops += ops;
+            if self.sqpoll {
+                self.sq.publish();
+            }
+        } else {
+            // A chain ends at the front of the backlog, so this keeps chains whole.
+            for p in items.iter().rev() {
+                self.backlog.push_front(p.clone());
+            }
+        }
+        self.reopen_lane();
+    }
+
+    /// Moves whole chains from the backlog into the submission queue while they fit and no
+    /// drain holds them. `inflight` is the ring's count of live user operations.
+    #[inline]
+    pub(crate) fn flush_backlog(&mut self, inflight: u32) {
+        if !self.backlog.is_empty() {
+            self.flush_backlog_slow(inflight);
+        }
+    }
+
+    #[cold]
+    fn flush_backlog_slow(&mut self, inflight: u32) {
+        let capacity = self.sq.capacity() as usize;
+        // Live operations that are in the kernel (or its queue): neither waiting here,
+        // parked, nor finished and waiting for delivery. Computed only when a drain needs it.
+        let mut in_kernel: Option<u32> = None;
+        while !self.backlog.is_empty() {
+            let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
+            let drained = self.backlog.iter().take(n).any(|p| p.drain);
+            if self.draining || drained {
+                let busy = *in_kernel.get_or_insert_with(|| self.user_ops_in_kernel(inflight));
+                if busy > 0 {
+                    break;
+                }
+                self.draining = false;
+            }
+            if n > capacity {
+                // The kernel cannot take this chain in one batch: fail it whole (-E2BIG).
+                let ids: Vec<u64> = self.backlog.drain(..n).map(|p| p.entry.get_user_data()).collect();
+                self.end_unsubmitted(&ids, -libc::E2BIG);
+                continue;
+            }
+            if (self.sq.room(n as u32) as usize) < n {
+                break;
+            }
+            for p in self.backlog.drain(..n) {
+                if is_user_op(p.entry.get_user_data()) {
+                    self.sq_ops += 1;
+                    if let Some(k) = in_kernel.as_mut() {
+                        *k += 1;
+                    }
+                }
+                // SAFETY: as in `push_one`; there is room for the whole chain.
+                unsafe { self.sq.push(p.entry) };
+            }
+            if drained {
+                // What comes after waits until the drained chain has completed.
+                self.draining = true;
+            }
+        }
+        if self.sqpoll {
+            self.sq.publish();
+        }
+        self.reopen_lane();
+    }
+
+    /// Live user operations that the kernel holds: `inflight` minus those waiting in the
+    /// backlog, parked for buffers, or finished and waiting for delivery.
+    fn user_ops_in_kernel(&self, inflight: u32) -> u32 {
+        let waiting = self.backlog.iter().filter(|p| is_user_op(p.entry.get_user_data())).count();
+        // SAFETY: registered groups are alive; we hold the claim.
+        let parked: usize = self.groups.iter().map(|&g| unsafe { (*g).state() }.parked.len()).sum();
+        inflight.saturating_sub((waiting + parked + self.ready.len()) as u32)
+    }
+
+    /// Ends, in place, the backlog entries of operation `target` if they form a chain of
+    /// their own (nothing links into or out of them): the operation completes with `res`
+    /// without the kernel. Returns whether it did.
+    pub(crate) fn take_from_backlog(&mut self, target: i64, res: i32) -> bool {
+        let mine = |p: &Pending| id_of(p.entry.get_user_data()) == target && !is_internal(p.entry.get_user_data());
+        let Some(first) = self.backlog.iter().position(mine) else { return false };
+        let last = self.backlog.iter().rposition(mine).unwrap_or(first);
+        let linked_in = first > 0 && self.backlog[first - 1].links_next;
+        let linked_out = self.backlog[last].links_next || (last + 1 == self.backlog.len() && self.chain_open);
+        if linked_in || linked_out || !self.backlog.range(first..=last).all(mine) {
+            // Part of a longer chain: the kernel cancel finds it once the chain is submitted.
+            return false;
+        }
+        let ids: Vec<u64> = self.backlog.drain(first..=last).map(|p| p.entry.get_user_data()).collect();
+        self.end_unsubmitted(&ids, res);
+        self.reopen_lane();
+        true
+    }
+
+    /// Accounts SQEs that will never reach the kernel (`user_data` of each): their
+    /// operations end with `res` once nothing else is owed; internal ones are forgotten.
+    pub(crate) fn end_unsubmitted(&mut self, user_data: &[u64], res: i32) {
+        for &ud in user_data {
+            if is_park_timer(ud) {
+                if let Some(rec) = self.table.get_mut(id_of(ud)) {
+                    rec.outstanding -= 1;
+                    rec.park_timer = false;
+                }
+                continue;
+            }
+            if is_internal(ud) {
+                self.internal_inflight -= 1;
+                self.forget_internal(ud);
+                continue;
+            }
+            let Some(rec) = self.table.get_mut(id_of(ud)) else { continue };
+            rec.outstanding -= 1;
+            if ud & TAG_DEADLINE == 0 {
+                rec.res = res;
+            }
+        }
+        for &ud in user_data {
+            if is_internal(ud) && !is_park_timer(ud) {
+                continue;
+            }
+            let id = id_of(ud);
+            if self.table.get_mut(id).is_some_and(|r| r.outstanding == 0 && !r.parked) && !self.ready.contains(&id) {
+                self.ready.push(id);
+            }
+        }
+    }
+}
+
+/// Whether `user_data` names a user operation's own SQE (not a timer, not the ring's).
+#[inline]
+pub(crate) fn is_user_op(user_data: u64) -> bool {
+    user_data & (TAG_DEADLINE | TAG_INTERNAL) == 0
+}
+
+/// Whether `user_data` names the timer of a parked receive (`Ring::park`), which counts as
+/// one of that operation's own CQEs.
+#[inline]
+pub(crate) fn is_park_timer(user_data: u64) -> bool {
+    user_data & (TAG_DEADLINE | TAG_INTERNAL) == TAG_DEADLINE | TAG_INTERNAL
+}
+
+/// Whether `user_data` names one of the ring's own requests.
+#[inline]
+pub(crate) fn is_internal(user_data: u64) -> bool {
+    user_data & TAG_INTERNAL != 0
+}

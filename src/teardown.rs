@@ -1,0 +1,173 @@
+//! Teardown (guarantee 3): `ar_ring_free` ends every operation, waits until the kernel owes
+//! nothing, delivers every final callback, and only then frees.
+//!
+//! What the library holds itself is ended in place: the backlog (never submitted), parked
+//! receives, drained chains. Nothing is re-armed or parked once `closing` is set, so every
+//! path leads to a final CQE. What the kernel holds is cancelled with one
+//! `IORING_ASYNC_CANCEL_ANY` request, re-issued while anything new shows up. The one thing
+//! a cancel cannot end is a zero-copy send whose data the kernel still holds for a peer that
+//! does not read: after `ZERO_COPY_GRACE_NS` teardown aborts that TCP connection
+//! (`connect(AF_UNSPEC)`, which purges its send queue), the only way to get the buffer back
+//! without the caller's help. Past `GIVE_UP_NS` it stops waiting, says so on stderr, and
+//! leaks the ring's memory rather than free what the kernel may still write.
+
+use std::mem::ManuallyDrop;
+
+use io_uring::{opcode, types};
+
+use crate::op::Kind;
+use crate::ring::{INTERNAL_CANCEL, Pending, Ring};
+
+/// How long teardown lets the kernel release zero-copy buffers before it aborts their
+/// connections.
+const ZERO_COPY_GRACE_NS: u64 = 250_000_000;
+/// How long teardown waits at all before it gives up and leaks.
+const GIVE_UP_NS: u64 = 30_000_000_000;
+
+impl Ring {
+    /// Whether the calling thread may free the ring now: it is not inside `run` or a
+    /// callback, and no other thread is using the ring.
+    pub fn check_free(&self) -> Result<(), &'static str> {
+        let claim = self.owner.claim().map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
+        // SAFETY: we hold the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        if claim.nested() || st.running {
+            return Err(
+                "ar_ring_free: called from inside a callback or ar_ring_run; free the ring after ar_ring_run returns",
+            );
+        }
+        Ok(())
+    }
+
+    /// Ends everything and waits for the kernel (see the module documentation). Returns
+    /// `false` if the kernel could not be drained; the caller must then leak the records
+    /// rather than free memory the kernel may still use.
+    fn shutdown(&self) -> bool {
+        // From here on this thread enters the kernel itself: the submitter is done.
+        self.stop_submitter();
+        let Ok(_claim) = self.owner.claim() else {
+            return false;
+        };
+        self.end_what_the_library_holds();
+        let start = now_ns();
+        let mut aborted = false;
+        // Wake up now and then to re-issue the cancel for operations started meanwhile.
+        let idle = types::Timespec::new().nsec(100_000_000);
+        loop {
+            if self.deliver().is_err() {
+                return false;
+            }
+            // SAFETY: we hold the claim; the previous borrow has ended.
+            let st = unsafe { self.state() };
+            if self.inflight() == 0 && st.internal_inflight == 0 {
+                break;
+            }
+            let waited = now_ns().saturating_sub(start);
+            if waited > ZERO_COPY_GRACE_NS && !aborted {
+                aborted = true;
+                self.abort_zero_copy_connections();
+            }
+            if waited > GIVE_UP_NS {
+                eprintln!(
+                    "libasyncring: ar_ring_free: the kernel still holds {} operation(s) after {} s; leaking the ring's memory instead of freeing it while the kernel may use it",
+                    self.inflight(),
+                    GIVE_UP_NS / 1_000_000_000
+                );
+                return false;
+            }
+            // SAFETY: we hold the claim; the previous borrow has ended.
+            let st = unsafe { self.state() };
+            if !st.cancel_all_in_flight {
+                // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
+                let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
+                st.cancel_all_in_flight = true;
+                st.internal_inflight += 1;
+                st.push_internal(&[Pending::new(entry)]);
+            }
+            st.flush_backlog(self.inflight());
+            st.sync_sq();
+            let args = types::SubmitArgs::new().timespec(&idle);
+            match self.uring.submitter().submit_with_args(1, &args) {
+                Ok(_) => {}
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {}
+                Err(e) => {
+                    eprintln!(
+                        "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
+                    );
+                    return false;
+                }
+            }
+        }
+        let _ = self.uring.submitter().unregister_eventfd();
+        // Groups the user has not freed outlive the ring: unregister them and leave their
+        // memory to ar_bufgroup_free.
+        // SAFETY: we hold the claim; every callback has returned.
+        let st = unsafe { self.state() };
+        for g in st.groups.drain(..) {
+            // SAFETY: registered groups are alive.
+            let group = unsafe { &*g };
+            let _ = self.uring.submitter().unregister_buf_ring(group.bgid);
+            group.set_orphaned();
+        }
+        true
+    }
+
+    /// Refuses new operations and ends, without the kernel, every operation the library
+    /// holds itself: parked receives and everything in the backlog.
+    fn end_what_the_library_holds(&self) {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        st.closing = true;
+        st.lane = 0;
+        st.running = true;
+        st.draining = false;
+        // Parked receives wait for buffers that will not come back now.
+        for g in st.groups.clone() {
+            // SAFETY: registered groups are alive; we hold the claim.
+            for id in unsafe { (*g).state() }.parked.clone() {
+                self.end_parked(st, id, -libc::ECANCELED);
+            }
+        }
+        let never_submitted: Vec<u64> = st.backlog.drain(..).map(|p| p.entry.get_user_data()).collect();
+        st.end_unsubmitted(&never_submitted, -libc::ECANCELED);
+    }
+
+    /// Aborts the TCP connections of zero-copy sends whose buffers the kernel still holds:
+    /// `connect(AF_UNSPEC)` disconnects the socket and purges its send queue, so the kernel
+    /// posts the notifications teardown waits for.
+    fn abort_zero_copy_connections(&self) {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        let fds: Vec<i32> = {
+            let ids = st.table.live_ids_where(|r| r.kind == Kind::SendZc && r.fd >= 0);
+            ids.iter().filter_map(|&id| st.table.get_mut(id).map(|r| std::mem::replace(&mut r.fd, -1))).collect()
+        };
+        for fd in fds {
+            eprintln!(
+                "libasyncring: ar_ring_free: aborting the connection on fd {fd}: the kernel still holds a zero-copy send's buffer for a peer that does not read"
+            );
+            // SAFETY: a sockaddr of family AF_UNSPEC, of its own size.
+            let addr = libc::sockaddr { sa_family: libc::AF_UNSPEC as libc::sa_family_t, sa_data: [0; 14] };
+            // SAFETY: `addr` is a valid sockaddr of the length passed.
+            unsafe { libc::connect(fd, &addr, std::mem::size_of::<libc::sockaddr>() as libc::socklen_t) };
+        }
+    }
+}
+
+impl Drop for Ring {
+    fn drop(&mut self) {
+        // If the kernel could not be drained it may still write into records: leak them.
+        if self.shutdown() {
+            // SAFETY: dropped once, here; nothing uses the state after teardown.
+            unsafe { ManuallyDrop::drop(self.state_mut()) };
+        }
+    }
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds.
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes one timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
