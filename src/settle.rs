@@ -321,7 +321,7 @@ impl Ring {
     /// kernel could not place it yet), submit it again after a back-off and return true.
     fn retry_cancel(&self, st: &mut State, id: i64, target: i64) -> bool {
         let Some(trec) = st.table.get_mut(target) else { return false };
-        if trec.parked || (trec.outstanding == 0 && !trec.parked) {
+        if trec.parked || trec.outstanding == 0 {
             // Parked targets are ended in place; one that owes nothing is being delivered.
             return false;
         }

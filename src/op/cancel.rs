@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 use io_uring::{opcode, squeue::Entry, types};
 
-use super::{Args, OpOpts, Operation, check_fd};
+use super::{Args, Kind, OpOpts, Operation, check_fd};
 use crate::completion::OpCallback;
 use crate::error::Errno;
 use crate::ring::Ring;
@@ -21,6 +21,7 @@ pub struct AsyncCancel {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for AsyncCancel {
+    const KIND: Kind = Kind::Cancel;
     unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         // Operations carry their id as user_data, so the kernel finds it by that.
         Ok(opcode::AsyncCancel::new(self.target as u64).build())
