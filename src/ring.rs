@@ -612,7 +612,12 @@ impl Ring {
 
     /// Queues `func(userdata)` to run inside a later `run` on the ring's thread, and wakes
     /// the ring. Callable from any thread.
-    pub fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
+    ///
+    /// # Safety
+    ///
+    /// `func` may be called with `userdata` on the thread that runs the ring, once, from a
+    /// later `run` (or teardown): whatever `userdata` points at stays valid until then.
+    pub unsafe fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
         self.posts.post(userdata, func)
     }
 

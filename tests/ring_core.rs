@@ -225,7 +225,8 @@ fn post_from_another_thread_wakes_a_blocked_run() {
         let rr = &*r;
         s.spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
-            rr.post(std::ptr::null_mut(), Some(hit)).unwrap();
+            // SAFETY: `hit` ignores its userdata and runs on the ring's thread.
+            unsafe { rr.post(std::ptr::null_mut(), Some(hit)) }.unwrap();
         });
         assert_eq!(r.run(RunMode::Once).unwrap(), 1);
     });

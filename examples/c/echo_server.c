@@ -132,6 +132,9 @@ static void on_recv(void *userdata, const ar_completion *c) {
 }
 
 static void on_accept(void *userdata, const ar_completion *c);
+static void on_accept_backoff(void *userdata, const ar_completion *c);
+/* How long to wait before accepting again when the process is out of descriptors. */
+#define ACCEPT_BACKOFF_NS 50000000ull
 
 static void arm_accept(void) {
     if (ar_op_accept_multishot(ring, listen_fd, SOCK_CLOEXEC, NULL, NULL, on_accept) < 0) stopping = 1;
@@ -152,8 +155,20 @@ static void on_accept(void *userdata, const ar_completion *c) {
             if (conn->recv_id < 0) conn_close(conn);
         }
     }
-    /* A multishot accept can end (an error, a full completion queue): arm a new one. */
-    if (!(c->flags & AR_COMPLETION_MORE) && c->res != -ECANCELED && !stopping) arm_accept();
+    if (c->flags & AR_COMPLETION_MORE || c->res == -ECANCELED || stopping) return;
+    /* The stream ended with an error (the library re-arms it itself when the kernel merely
+     * stopped it). Out of file descriptors (EMFILE/ENFILE) or memory, a new accept would
+     * fail at once and spin: back off while connections close, then accept again. */
+    if (c->res == -EMFILE || c->res == -ENFILE || c->res == -ENOBUFS || c->res == -ENOMEM) {
+        if (ar_op_timeout(ring, ACCEPT_BACKOFF_NS, NULL, NULL, on_accept_backoff) < 0) stopping = 1;
+        return;
+    }
+    arm_accept();
+}
+
+static void on_accept_backoff(void *userdata, const ar_completion *c) {
+    (void)userdata;
+    if (c->res == 0 && !stopping) arm_accept();
 }
 
 static void on_signal(int sig) {

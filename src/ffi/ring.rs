@@ -191,8 +191,9 @@ pub unsafe extern "C" fn ar_ring_inflight(ring: *const Ring) -> u32 {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_ring_post(ring: *mut Ring, userdata: *mut c_void, r#fn: PostFn) -> c_int {
     boundary(|| {
-        // SAFETY: the caller passes NULL or a live ring.
-        unsafe { self::ring(ring) }?.post(userdata, r#fn)?;
+        // SAFETY: the caller passes NULL or a live ring, and `fn` may be called with
+        // `userdata` on the ring's thread (the C contract above).
+        unsafe { self::ring(ring)?.post(userdata, r#fn) }?;
         Ok(0)
     })
 }

@@ -40,5 +40,43 @@ else
   fail=$((fail + 1)); echo "FAIL echo server: exit status $? on SIGINT"; tail -30 "$log" | sed 's/^/    /'
 fi
 pid=
+
+# Out of file descriptors: with RLIMIT_NOFILE at 48, 100 connections leave the server's
+# multishot accept failing with EMFILE. It must back off (not spin re-arming), keep serving
+# the connections it has, and accept again once descriptors free up.
+port=$((20000 + RANDOM % 30000))
+(ulimit -n 48; exec "$server_bin" "$port") >"$log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done
+if python3 - "$port" "$pid" <<'PY'
+import os, socket, sys, time
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def cpu():
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+conns = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(100)]
+time.sleep(0.3)
+c0, t0 = cpu(), time.monotonic()
+time.sleep(1.0)
+share = (cpu() - c0) / (time.monotonic() - t0)
+conns[0].sendall(b"still served")
+assert conns[0].recv(64) == b"still served", "an accepted connection stopped being served"
+for s in conns[1:]:
+    s.close()
+time.sleep(0.3)
+late = socket.create_connection(("127.0.0.1", port), timeout=5)
+late.sendall(b"late")
+late.settimeout(5)
+assert late.recv(64) == b"late", "no accept after descriptors freed up"
+print(f"server CPU while out of descriptors: {share:.0%}")
+sys.exit(0 if share < 0.2 else "the server spins while accept fails with EMFILE")
+PY
+then
+  pass=$((pass + 1)); echo "PASS echo server: backs off when accept fails with EMFILE"
+else
+  fail=$((fail + 1)); echo "FAIL echo server: EMFILE"; tail -20 "$log" | sed 's/^/    /'
+fi
+kill -INT "$pid"; wait "$pid" || true
+pid=
 echo "echo-tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
