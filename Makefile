@@ -1,7 +1,8 @@
 # libasyncring — build, install, test, demo.
 #
 #   make                 build the shared and static libraries (release)
-#   make test            every test: Rust, C (ASan), header, symbols, echo, Zig, Swift
+#   make test            every test: lint, Rust, C (ASan), header, symbols, echo, Zig, Swift
+#   make lint            rustfmt --check, clippy -D warnings (all targets), zig fmt --check
 #   make demo            the library at work: the C echo server under the load generator
 #   make bench           the benchmark suite (bench/RESULTS.md)
 #   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
@@ -26,7 +27,7 @@ TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
 TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: FORCE prefix all lib header check-header check-symbols install uninstall test test-rust test-c \
+.PHONY: FORCE prefix all lib header lint check-header check-symbols install uninstall test test-rust test-c \
         test-header test-install test-examples test-net test-zig test-swift examples demo bench clean
 
 all: lib
@@ -92,11 +93,19 @@ $(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
 	@:
 
 # --- tests ---------------------------------------------------------------------------------
-test: test-rust check-header check-symbols test-header test-install test-c test-examples test-net test-zig test-swift
+test: lint test-rust check-header check-symbols test-header test-install test-c test-examples test-net test-zig test-swift
 	@echo "make test: all suites passed"
 
 test-rust:
 	$(CARGO) test --quiet
+
+# The code stays clean because CI checks it, not by habit.
+ZIG_FMT_PATHS := $(wildcard build.zig) zig
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets --quiet -- -D warnings
+	$$(scripts/provision-zig.sh) fmt --check $(ZIG_FMT_PATHS)
+	@echo "ok: lint (rustfmt, clippy, zig fmt)"
 
 C_TESTS := $(sort $(basename $(notdir $(wildcard tests/c/t_*.c))))
 
