@@ -97,8 +97,9 @@ def build():
     try:
         zig = sh([os.path.join(ROOT, "scripts/provision-zig.sh")]).strip()
         env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(BUILD, "prefix/lib/pkgconfig"))
-        subprocess.run([zig, "build", "-Doptimize=ReleaseFast", "-p", os.path.join(BUILD, "zig")],
-                       cwd=os.path.join(ROOT, "zig"), env=env, check=True, capture_output=True)
+        subprocess.run([zig, "build", "-Doptimize=ReleaseFast", "-Dlink=system", "-p", os.path.join(BUILD, "zig"),
+                        "--cache-dir", os.path.join(BUILD, "zig/cache")],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
     except (subprocess.CalledProcessError, OSError) as e:
         print(f"Zig echo server not built ({e}); its row is left out", file=sys.stderr)
 
@@ -203,7 +204,7 @@ def extra_echo_servers():
     found = []
     zig = os.path.join(BUILD, "zig/bin/echo_server")
     if os.path.exists(zig):
-        found.append(("Zig (examples/zig/echo_server.zig)", lambda port: [zig, port, SERVER_CPU]))
+        found.append(("Zig (zig/examples/echo_server.zig)", lambda port: [zig, port, SERVER_CPU]))
     swift = os.path.join(ROOT, "swift/run-echo.sh")
     if os.path.exists(swift):
         found.append(("Swift (examples/swift/EchoServer)", lambda port: [swift, port, SERVER_CPU]))

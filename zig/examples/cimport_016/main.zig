@@ -5,7 +5,7 @@
 //!
 //! Build (Zig 0.16.0), against an installed library:
 //!   zig build-exe main.zig -lc $(pkg-config --cflags --libs asyncring)
-//! or, from zig/: `zig build cimport`.
+//! or, from the repository root: `zig build cimport` (with asyncring.pc on PKG_CONFIG_PATH).
 
 const std = @import("std");
 const c = @cImport(@cInclude("asyncring.h"));

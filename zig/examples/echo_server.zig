@@ -13,13 +13,12 @@
 //! - one send in flight per connection (buffers queue behind it), because two sends on one
 //!   TCP socket can reorder bytes when the first is short.
 //!
-//! Build and run from zig/: `zig build echo -- 7000`.
+//! Build and run from the repository root: `zig build echo -- 7000`.
 
 const std = @import("std");
 const asyncring = @import("asyncring");
 const Ring = asyncring.Ring;
 const BufGroup = asyncring.BufGroup;
-const Completion = asyncring.Completion;
 const c = std.c;
 
 const buf_count = 4096;
@@ -28,7 +27,7 @@ const buf_size = 4096;
 const no_buf: u16 = std.math.maxInt(u16);
 
 /// Set by SIGINT/SIGTERM; the signal also interrupts `run`, which returns
-/// `error.Interrupted`.
+/// `error.SignalInterrupt`.
 var stopping: std.atomic.Value(bool) = .init(false);
 
 fn onSignal(_: c.SIG) callconv(.c) void {
@@ -52,7 +51,7 @@ const Server = struct {
         };
     }
 
-    fn onAccept(server: *Server, completion: Completion) void {
+    fn onAccept(server: *Server, completion: asyncring.Completion(.accept)) void {
         if (completion.result()) |fd| {
             server.open(fd);
         } else |err| switch (err) {
@@ -101,7 +100,9 @@ const Conn = struct {
         std.heap.c_allocator.destroy(conn);
     }
 
-    fn onClosed(_: void, _: Completion) void {}
+    fn onClosed(_: void, _: asyncring.Completion(.close)) void {}
+
+    fn onCanceled(_: void, _: asyncring.Completion(.cancel)) void {}
 
     /// Releases every queued buffer (after a failed send).
     fn dropQueue(conn: *Conn) void {
@@ -124,7 +125,7 @@ const Conn = struct {
         }
     }
 
-    fn onSent(conn: *Conn, completion: Completion) void {
+    fn onSent(conn: *Conn, completion: asyncring.Completion(.send)) void {
         const server = conn.server;
         conn.sending = false;
         const sent = completion.result() catch 0;
@@ -133,7 +134,7 @@ const Conn = struct {
             conn.failed = true;
             conn.dropQueue();
             if (!conn.recv_done) {
-                if (conn.recv_op) |op| _ = server.ring.cancel(op, .{}, {}, onClosed) catch {};
+                if (conn.recv_op) |op| _ = server.ring.cancel(op, .{}, {}, onCanceled) catch {};
             }
         } else {
             const b = conn.head;
@@ -149,7 +150,7 @@ const Conn = struct {
         if (conn.recv_done) conn.close();
     }
 
-    fn onRecv(conn: *Conn, completion: Completion) void {
+    fn onRecv(conn: *Conn, completion: asyncring.Completion(.receive_multishot)) void {
         const server = conn.server;
         conn.recv_op = completion.op;
         if (completion.buffer()) |data| {
@@ -211,7 +212,7 @@ pub fn main(init: std.process.Init.Minimal) !u8 {
         return 2;
     });
 
-    // No SA_RESTART: the signal interrupts `run`, which returns error.Interrupted.
+    // No SA_RESTART: the signal interrupts `run`, which returns error.SignalInterrupt.
     const action: std.posix.Sigaction = .{
         .handler = .{ .handler = onSignal },
         .mask = std.posix.sigemptyset(),
@@ -229,7 +230,7 @@ pub fn main(init: std.process.Init.Minimal) !u8 {
     // One thread: cheaper completions (DEFER_TASKRUN).
     const ring = Ring.init(.{ .sq_entries = 1024, .single_thread = true }) catch |err| {
         const p = asyncring.probe();
-        std.debug.print("echo_server: {s} ({s})\n", .{ asyncring.describe(err), p.message() });
+        std.debug.print("echo_server: {s} ({s})\n", .{ asyncring.describe(asyncring.InitError, err), p.message() });
         return 1;
     };
     const group = BufGroup.init(ring, buf_count, buf_size) catch |err| {
@@ -249,7 +250,7 @@ pub fn main(init: std.process.Init.Minimal) !u8 {
     var status: u8 = 0;
     while (!stopping.load(.monotonic)) {
         _ = ring.run(.once) catch |err| switch (err) {
-            error.Interrupted => continue,
+            error.SignalInterrupt => continue,
             else => {
                 std.debug.print("echo_server: run: {s}\n", .{@errorName(err)});
                 status = 1;
