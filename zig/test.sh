@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# The Zig package's checks, with every supported Zig: provisions the pinned toolchains,
-# then for each one checks formatting, runs `zig build test` against the real library and
-# kernel, builds the echo server and checks that it echoes over 127.0.0.1 and exits
-# cleanly on SIGINT; with Zig 0.16 it also builds and runs the @cImport example.
+# The Zig package's checks, with every supported Zig. The package is the repository root
+# (build.zig, build.zig.zon; sources in zig/). The script provisions the pinned toolchains,
+# then for each one:
+#   1. `zig fmt --check` of every Zig file;
+#   2. against an installed library (-Dlink=system, pkg-config at PREFIX): `zig build test`
+#      (unit tests and scenarios against the real kernel), the echo server example over
+#      127.0.0.1 with a clean exit on SIGINT, the beside-std-io example, `zig build docs`,
+#      and with Zig 0.16 the @cImport example;
+#   3. as a user: the outside project zig/tests/consumer depends on `git archive` of the
+#      repository, once by path to the unpacked archive (its committed build.zig.zon) and
+#      once by URL and hash of the tarball (`zig fetch --save`, which applies `.paths`),
+#      with no library pkg-config could find: the package builds the Rust core with cargo
+#      and links it statically, and the consumer does a round trip through a real ring.
 #
 # Usage: zig/test.sh [PREFIX]
 #   PREFIX: an installed libasyncring (with lib/pkgconfig/asyncring.pc). Without it, the
 #   script runs `make build/prefix/.stamp` in the repository (cargo build + private
 #   install) and uses build/prefix, so it works from a clean clone.
 # Environment: ZIG_VERSIONS (default "0.17.1 0.16.0"; the first is the pinned one),
-# ASYNCRING_REQUIRE_URING=1 (fail instead of skip when io_uring is unavailable).
+# ASYNCRING_REQUIRE_URING=1 (fail instead of skip when io_uring is unavailable),
+# ZIG_ARCHIVE_REV (the tree-ish the consumer gets; default: the work tree's tracked files,
+# through `git stash create`, or HEAD when nothing changed: in CI, the commit under test).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 versions="${ZIG_VERSIONS:-0.17.1 0.16.0}"
+# Build products stay under build/ (ignored, and removed by `make clean`).
+out="$repo/build/zig"
 
 if [[ $# -ge 1 ]]; then
   prefix="$(cd "$1" && pwd)"
@@ -24,7 +37,7 @@ else
 fi
 [[ -f "$prefix/lib/pkgconfig/asyncring.pc" ]] \
   || { echo "zig/test.sh: no asyncring.pc under $prefix/lib/pkgconfig" >&2; exit 1; }
-export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+installed_pc="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 
 # Echoes random data over a few connections through the server built by `zig build`.
 echo_check() {
@@ -62,21 +75,62 @@ PY
   return $status
 }
 
+# The repository as a user receives it: `git archive` of a tree-ish, as a tarball whose
+# top directory is libasyncring/ (a release tarball), and unpacked beside it.
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+rev="${ZIG_ARCHIVE_REV:-$(git -C "$repo" stash create)}"
+rev="${rev:-HEAD}"
+git -C "$repo" archive --format=tar.gz --prefix=libasyncring/ -o "$work/libasyncring.tar.gz" "$rev"
+tar -xzf "$work/libasyncring.tar.gz" -C "$work"
+echo "zig/test.sh: the consumer gets git archive of $(git -C "$repo" rev-parse --short "$rev^{tree}") (tree)" >&2
+
+# The consumer project, built and run with `zig` in a copy beside the archive; `how` is
+# "path" (the committed build.zig.zon: ../libasyncring) or "url" (`zig fetch --save` of
+# the tarball). pkg-config sees no library, as on a machine where none is installed.
+consumer_check() {
+  local zig=$1 version=$2 how=$3 dir="$work/consumer-$version-$3" start
+  rm -rf "$dir"
+  cp -r "$here/tests/consumer" "$dir"
+  if [[ "$how" == url ]]; then
+    sed -i '/\.path = "\.\.\/libasyncring"/d' "$dir/build.zig.zon"
+    (cd "$dir" && "$zig" fetch --save=asyncring "file://$work/libasyncring.tar.gz") || return 1
+    grep -q '\.hash = "asyncring-' "$dir/build.zig.zon" || { echo "zig fetch --save wrote no hash" >&2; return 1; }
+  fi # else the committed `.path = "../libasyncring"`: the unpacked archive beside it
+  start=$SECONDS
+  (cd "$dir" && env -u PKG_CONFIG_PATH PKG_CONFIG_LIBDIR=/nonexistent "$zig" build run 2>&1) >"$dir.log" || {
+    cat "$dir.log" >&2; return 1
+  }
+  grep -q "^consumer: libasyncring .* through the ring, then error.FileNotFound" "$dir.log" || {
+    echo "the consumer did not report its round trip:" >&2; cat "$dir.log" >&2; return 1
+  }
+  echo "ok: consumer by $how, no installed library, cargo build by the package ($((SECONDS - start)) s, zig $version)" >&2
+}
+
 # One toolchain's checks. Every step says `|| return 1`: `set -e` does not apply inside a
 # function whose status is tested.
 check_with() {
-  local version=$1 zig
+  local version=$1 zig args
   zig="$("$repo/scripts/provision-zig.sh" "$version")" || return 1
   echo "== zig $version" >&2
-  cd "$here" || return 1
-  "$zig" fmt --check . "$repo/examples/zig" || { echo "zig fmt --check failed (zig $version)" >&2; return 1; }
-  "$zig" build test install --summary all || return 1
-  echo_check "$here/zig-out/bin/echo_server" || return 1
-  echo "ok: examples/zig/echo_server (zig $version)" >&2
+  cd "$repo" || return 1
+  "$zig" fmt --check build.zig zig || { echo "zig fmt --check failed (zig $version)" >&2; return 1; }
+  args=(-Dlink=system --cache-dir "$out/cache" --prefix "$out/$version")
+  PKG_CONFIG_PATH="$installed_pc" "$zig" build test install docs "${args[@]}" --summary all || return 1
+  echo_check "$out/$version/bin/echo_server" || return 1
+  echo "ok: zig/examples/echo_server (zig $version)" >&2
+  "$out/$version/bin/beside_std_io" 2>&1 | grep "^read 22 bytes through the ring: hello from the program$" >&2 || {
+    echo "zig/examples/beside_std_io failed (zig $version)" >&2; return 1
+  }
+  echo "ok: zig/examples/beside_std_io (zig $version)" >&2
+  [[ -s "$out/$version/docs/index.html" && -s "$out/$version/docs/sources.tar" ]] || { echo "zig build docs wrote nothing" >&2; return 1; }
+  echo "ok: zig build docs (zig $version)" >&2
   if [[ "$version" == 0.16.* ]]; then
-    "$zig" build cimport || return 1
-    echo "ok: examples/zig/cimport_016 (zig $version)" >&2
+    PKG_CONFIG_PATH="$installed_pc" "$zig" build cimport "${args[@]}" || return 1
+    echo "ok: zig/examples/cimport_016 (zig $version)" >&2
   fi
+  consumer_check "$zig" "$version" path || return 1
+  consumer_check "$zig" "$version" url || return 1
 }
 
 failed=()
