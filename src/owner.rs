@@ -1,6 +1,6 @@
 //! Which thread is using a ring right now.
 //!
-//! A ring is used by one thread at a time (SPEC §5). Every call that touches the ring's
+//! A ring is used by one thread at a time (docs/DESIGN.md, "Threading"). Every call that touches the ring's
 //! state first claims it here. The thread already holding the claim (a callback running
 //! inside `ar_ring_run`) may claim it again, which is how callbacks queue new operations.
 //!

@@ -1,4 +1,4 @@
-//! Is io_uring usable here, and if not, why (SPEC §3.7)?
+//! Is io_uring usable here, and if not, why (docs/DESIGN.md, guarantee 7)?
 //!
 //! The same syscall failure has different causes that need different fixes: a seccomp
 //! filter (Docker's default profile blocks io_uring), the `kernel.io_uring_disabled` sysctl

@@ -4,14 +4,14 @@
 //! operation build its SQE, and pushes it straight into the submission queue when there is
 //! room (an operation without options takes the *lane*, `State::lane`: one counter says
 //! the SQE may be built right in its slot). Otherwise the SQE waits in the *backlog*, a FIFO of SQEs that `submit` moves into
-//! the submission queue as space frees up (SPEC §3.2). Linked chains always travel through
+//! the submission queue as space frees up (docs/DESIGN.md, guarantee 2). Linked chains always travel through
 //! the backlog and are moved whole, because the kernel ends a chain at a batch boundary.
 //!
 //! Completion path: `run` copies CQEs out of the completion queue in batches, settles each
 //! one against its record, and invokes the user's callback with no borrow of the ring's
 //! state held, so a callback may queue new operations. An operation's final callback runs
 //! when the kernel owes it no more CQEs (its own, plus its deadline timer's), exactly once
-//! (SPEC §3.1).
+//! (docs/DESIGN.md, guarantee 1).
 //!
 //! Internal CQEs (deadline timers, the post wake-up read, teardown cancels) carry tagged
 //! `user_data` and never reach the user.

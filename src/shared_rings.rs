@@ -1,7 +1,7 @@
 //! The submission and completion queues, read and written in the memory the kernel shares.
 //!
 //! The `io-uring` crate sets the ring up and registers resources, but its queue views cost
-//! too much per operation for the hot path (SPEC §7 measures ours against the bare crate):
+//! too much per operation for the hot path (`make bench` measures ours against the bare crate):
 //! a view per call, an entry copied through a slice, two atomic accesses per push. Here the
 //! ring keeps its own mapping of the queues for its whole life: an operation's SQE is
 //! written straight into its slot, the tail is published once per `io_uring_enter`, and

@@ -1,4 +1,4 @@
-//! The submitter thread of an `AR_RING_THREADSAFE` ring (SPEC §5).
+//! The submitter thread of an `AR_RING_THREADSAFE` ring (docs/DESIGN.md, "Threading").
 //!
 //! The kernel ties each io_uring request to the thread that submitted it, and cancels it
 //! when that thread exits. Hosts with elastic thread pools (libdispatch, Swift's global

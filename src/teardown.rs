@@ -146,7 +146,6 @@ impl Ring {
             eprintln!(
                 "libasyncring: ar_ring_free: aborting the connection on fd {fd}: the kernel still holds a zero-copy send's buffer for a peer that does not read"
             );
-            // SAFETY: a sockaddr of family AF_UNSPEC, of its own size.
             let addr = libc::sockaddr { sa_family: libc::AF_UNSPEC as libc::sa_family_t, sa_data: [0; 14] };
             // SAFETY: `addr` is a valid sockaddr of the length passed.
             unsafe { libc::connect(fd, &addr, std::mem::size_of::<libc::sockaddr>() as libc::socklen_t) };

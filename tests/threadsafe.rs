@@ -1,4 +1,4 @@
-//! AR_RING_THREADSAFE (SPEC §5): any thread queues; only the ring's own thread enters the
+//! AR_RING_THREADSAFE (docs/DESIGN.md, "Threading"): any thread queues; only the ring's own thread enters the
 //! kernel, so operations outlive the threads that queued them.
 
 mod common;

@@ -3,7 +3,7 @@
 //!
 //! An operation id is `generation << 32 | index`. Freeing an operation bumps its slot's
 //! generation, so an id whose operation finished never matches the slot's next tenant
-//! (SPEC §3.4).
+//! (docs/DESIGN.md, guarantee 4).
 //!
 //! Each operation has two halves, kept apart because they are touched at different rates:
 //! - its [`Slot`] (32 bytes, in one dense array): the callback, its userdata, and a tag

@@ -1,4 +1,4 @@
-/* Bad input gets a clear -errno and loses nothing (SPEC §3.6). */
+/* Bad input gets a clear -errno and loses nothing (docs/DESIGN.md, guarantee 6). */
 #include "harness.h"
 #include <fcntl.h>
 #include <sys/stat.h>

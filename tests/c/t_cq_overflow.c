@@ -1,4 +1,4 @@
-/* A completion queue that overflows loses nothing (SPEC §3.2): 2000 completions are
+/* A completion queue that overflows loses nothing (docs/DESIGN.md, guarantee 2): 2000 completions are
  * produced into an 8-entry completion queue before anything is reaped. */
 #include "harness.h"
 

@@ -1,4 +1,4 @@
-/* A deadline completes with -ETIMEDOUT, a cancel with -ECANCELED (SPEC §3.5); the deadline
+/* A deadline completes with -ETIMEDOUT, a cancel with -ECANCELED (docs/DESIGN.md, guarantee 5); the deadline
  * timer's own CQE never reaches the user; a deadline that does not fire changes nothing. */
 #include "harness.h"
 

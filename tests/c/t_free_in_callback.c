@@ -1,4 +1,4 @@
-/* ar_ring_free from inside a callback is a documented abort with a message (SPEC §3.6):
+/* ar_ring_free from inside a callback is a documented abort with a message (docs/DESIGN.md, guarantee 6):
  * freeing would pull the ring out from under the ar_ring_run that is delivering. */
 #include "harness.h"
 #include <signal.h>

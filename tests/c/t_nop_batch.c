@@ -1,4 +1,4 @@
-/* Exactly one final completion per id (SPEC §3.1); batching: many ar_op_* calls, one submit;
+/* Exactly one final completion per id (docs/DESIGN.md, guarantee 1); batching: many ar_op_* calls, one submit;
  * the same on an SQPOLL ring, whose kernel thread reads the SQ tail as soon as it moves, with
  * more operations than SQ entries (the backlog). */
 #include "harness.h"

@@ -1,4 +1,4 @@
-/* io_uring unavailable (SPEC §3.7): a seccomp filter like Docker's default profile makes
+/* io_uring unavailable (docs/DESIGN.md, guarantee 7): a seccomp filter like Docker's default profile makes
  * io_uring_setup fail; ar_ring_new fails with a negative errno and ar_ring_probe says why. */
 #include "harness.h"
 #include <linux/filter.h>

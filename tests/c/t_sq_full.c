@@ -1,4 +1,4 @@
-/* A submission queue far smaller than the operations queued loses nothing (SPEC §3.2). */
+/* A submission queue far smaller than the operations queued loses nothing (docs/DESIGN.md, guarantee 2). */
 #include "harness.h"
 
 #define N 10000

@@ -1,4 +1,4 @@
-/* Stale ids are harmless (SPEC §3.4): cancelling a finished id returns -ENOENT and never
+/* Stale ids are harmless (docs/DESIGN.md, guarantee 4): cancelling a finished id returns -ENOENT and never
  * touches the operation that now uses its slot. */
 #include "harness.h"
 

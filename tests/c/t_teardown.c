@@ -1,5 +1,5 @@
 /* ar_ring_free cancels everything in flight, waits, delivers every final callback, then
- * frees (SPEC §3.3). Run under AddressSanitizer: the buffers are freed right after. */
+ * frees (docs/DESIGN.md, guarantee 3). Run under AddressSanitizer: the buffers are freed right after. */
 #include "harness.h"
 
 static struct log log_;

@@ -1,5 +1,5 @@
-/* Two threads on one ring: the second gets -EBUSY (SPEC §3.6); ar_ring_post works from any
- * thread and wakes a ring blocked in ar_ring_run (SPEC §5). */
+/* Two threads on one ring: the second gets -EBUSY (docs/DESIGN.md, guarantee 6); ar_ring_post works from any
+ * thread and wakes a ring blocked in ar_ring_run (docs/DESIGN.md, "Threading"). */
 #include "harness.h"
 #include <pthread.h>
 #include <stdatomic.h>

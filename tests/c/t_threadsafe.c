@@ -1,4 +1,4 @@
-/* AR_RING_THREADSAFE (SPEC §5): operations queued from short-lived threads that exit
+/* AR_RING_THREADSAFE (docs/DESIGN.md, "Threading"): operations queued from short-lived threads that exit
  * before the I/O happens still complete normally; any thread may queue while the host
  * thread runs; a second runner gets -EBUSY. */
 #include "harness.h"
