@@ -70,9 +70,6 @@ pub const Kind = completion.Kind;
 pub const Completion = completion.Completion;
 pub const Callback = completion.Callback;
 pub const RenameFlags = fs.RenameFlags;
-/// Whether the header declares `AR_COMPLETION_DEADLINE`, by which a deadline's
-/// `error.Timeout` is told from the kernel's `error.ConnectionTimedOut`.
-pub const header_has_deadline_flag = completion.header_has_deadline_flag;
 
 pub const Probe = probe_zig.Probe;
 pub const ProbeReason = probe_zig.Reason;

@@ -78,15 +78,6 @@ fn durationNs(duration: ?std.Io.Duration) u64 {
     return std.math.cast(u64, @max(d.nanoseconds, 1)) orelse std.math.maxInt(u64);
 }
 
-/// `AR_COMPLETION_DEADLINE`: the operation's own deadline ended it (`res` is
-/// `-ETIMEDOUT`). Taken from the header when it declares it; older headers (before the
-/// flag was added to the C API) get the same value, `1 << 2`, here.
-pub const completion_deadline: u32 = if (@hasDecl(capi, "AR_COMPLETION_DEADLINE")) capi.AR_COMPLETION_DEADLINE else 1 << 2;
-
-/// Whether the translated header declares `AR_COMPLETION_DEADLINE` (and so the library
-/// sets it).
-pub const header_has_deadline_flag = @hasDecl(capi, "AR_COMPLETION_DEADLINE");
-
 /// The kinds of operation, by what their completions carry: each has its own error set
 /// (`Error`) and success value (`Value`).
 pub const Kind = enum {
@@ -222,7 +213,7 @@ pub fn Completion(comptime kind: Kind) type {
 
         /// True when the operation's own deadline (`OpOptions.timeout`) ended it.
         pub fn deadline(completion: Self) bool {
-            return completion.flags & completion_deadline != 0;
+            return completion.flags & capi.AR_COMPLETION_DEADLINE != 0;
         }
 
         /// The provided buffer (from a `recvMultishot` buffer group) holding the data, or
@@ -312,7 +303,7 @@ test "a completion's result is typed by its kind" {
     try std.testing.expectEqual(Op.fromRaw(7), Read.fromC(&raw).op);
     raw.res = -capi.ETIMEDOUT;
     try std.testing.expectError(error.ConnectionTimedOut, Read.fromC(&raw).result());
-    raw.flags = completion_deadline;
+    raw.flags = capi.AR_COMPLETION_DEADLINE;
     try std.testing.expectError(error.Timeout, Read.fromC(&raw).result());
     raw.res = -capi.ECANCELED;
     raw.flags = 0;
