@@ -39,9 +39,21 @@ const static_deps = [_][]const u8{ "unwind", "util", "rt", "pthread", "m", "dl" 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
-    const link_option = b.option(Link, "link", "Where libasyncring comes from: auto (default: system if pkg-config finds asyncring, else cargo), system, cargo") orelse .auto;
-    const cargo_exe = b.option([]const u8, "cargo", "The cargo to build the Rust core with (-Dlink=cargo; default: cargo on PATH)") orelse "cargo";
-    const cargo_target_dir = b.option([]const u8, "cargo-target-dir", "Cargo's target directory for -Dlink=cargo (default: inside the build cache)");
+    const link_option = b.option(
+        Link,
+        "link",
+        "Where libasyncring comes from: auto (default: system if pkg-config finds asyncring, else cargo), system, cargo",
+    ) orelse .auto;
+    const cargo_exe = b.option(
+        []const u8,
+        "cargo",
+        "The cargo to build the Rust core with (-Dlink=cargo; default: cargo on PATH)",
+    ) orelse "cargo";
+    const cargo_target_dir = b.option(
+        []const u8,
+        "cargo-target-dir",
+        "Cargo's target directory for -Dlink=cargo (default: inside the build cache)",
+    );
 
     const link: Link = switch (link_option) {
         .auto => if (pkgConfigFinds(b, "asyncring")) .system else .cargo,

@@ -123,7 +123,11 @@ pub fn inflight(ring: Ring) u32 {
 /// thread; `context` must stay valid until `func` runs. Work posted before `deinit` runs
 /// during it. This is how other threads (a `std.Io` program's, a thread pool's) hand work
 /// to the thread that runs a default ring.
-pub fn post(ring: Ring, context: anytype, comptime func: fn (@TypeOf(context)) void) errors.PostError!void {
+pub fn post(
+    ring: Ring,
+    context: anytype,
+    comptime func: fn (@TypeOf(context)) void,
+) errors.PostError!void {
     const Context = @TypeOf(context);
     const c_func = struct {
         fn call(userdata: ?*anyopaque) callconv(.c) void {
