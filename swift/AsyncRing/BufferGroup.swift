@@ -1,12 +1,12 @@
 import CAsyncRing
 import Glibc
 
-/// A group of provided buffers (`ar_bufgroup`) for ``Ring/receive(_:group:flags:maxPending:)``:
+/// A group of provided buffers (`ar_bufgroup`) for ``Ring/receive(_:group:flags:maxPending:deadline:)``:
 /// the kernel picks a buffer when data arrives, so idle connections hold none.
 ///
 /// Sharing one group among many connections is the point; size it for the data in flight
 /// across all of them (each receive stream holds at most about `maxPending` buffers, see
-/// ``Ring/receive(_:group:flags:maxPending:)``). Receive streams keep their group alive; the
+/// ``Ring/receive(_:group:flags:maxPending:deadline:)``). Receive streams keep their group alive; the
 /// group is freed when the last reference goes, before or after its ring.
 public final class BufferGroup: Sendable {
     let ring: Ring

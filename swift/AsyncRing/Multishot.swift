@@ -5,9 +5,9 @@ import Synchronization
 /// How one kind of multishot operation is queued and what its completions carry.
 protocol MultishotDriver: Sendable {
     associatedtype Element: Sendable
-    /// Queues the operation. Called on the delivery queue or inside a callback, where the
-    /// ring is alive.
-    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer) -> Int64
+    /// Queues the operation with a deadline of `timeoutNs` (0: none). Called on the delivery
+    /// queue or inside a callback, where the ring is alive.
+    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer, timeoutNs: UInt64) -> Int64
     /// The element a completion carries, if any. Inside a callback.
     func element(from completion: ar_completion) -> Element?
     /// Whether a final completion with this result ends the stream (false: re-arm, as for a
@@ -103,12 +103,18 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
     let ring: Ring
     let driver: Driver
     let limit: Int
+    /// When the stream's deadline expires, if it has one. Every operation armed for it (the
+    /// first, and those re-armed after a pause) gets the time left, so the deadline holds for
+    /// the whole stream; the C library keeps it across the re-arms it makes itself.
+    let expiry: ContinuousClock.Instant?
     private let state = Mutex(State())
 
-    init(ring: Ring, driver: Driver, limit: Int) {
+    init(ring: Ring, driver: Driver, limit: Int, deadline: Duration?) {
         self.ring = ring
         self.driver = driver
         self.limit = max(1, limit)
+        // Clamped (to some 30,000 years) so that the instant cannot overflow.
+        self.expiry = deadline.map { ContinuousClock.now.advanced(by: min($0, .seconds(Int64(1) << 40))) }
     }
 
     /// Arms the operation from the delivery queue.
@@ -139,9 +145,16 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
             return false
         }
         if skip { return }
+        var timeoutNs: UInt64 = 0
+        if let expiry {
+            let left = ContinuousClock.now.duration(to: expiry)
+            // Expired while paused (nothing was armed to notice): end as the C deadline would.
+            guard left > .zero else { return failArm(AsyncRingError.deadlineExceeded) }
+            timeoutNs = left.nanosecondsForDeadline
+        }
         let raw = ring.core.ring.raw
         let userdata = Unmanaged.passRetained(self as CompletionTarget).toOpaque()
-        let id = driver.arm(raw, userdata)
+        let id = driver.arm(raw, userdata, timeoutNs: timeoutNs)
         if id < 0 {
             Unmanaged<CompletionTarget>.fromOpaque(userdata).release()
             failArm(AsyncRingError(code: Int32(truncatingIfNeeded: id)))
@@ -212,7 +225,8 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
             } else {
                 s.armed = false
                 s.finished = true
-                let failure: (any Error)? = c.res < 0 ? AsyncRingError(code: c.res) : nil
+                // A deadline (AR_COMPLETION_DEADLINE) ends it with .deadlineExceeded.
+                let failure: (any Error)? = c.res < 0 ? AsyncRingError(result: c.res, completionFlags: c.flags) : nil
                 if resume == nil, let waiter = s.waiter {
                     s.waiter = nil
                     resume = (waiter, failure.map { .failure($0) } ?? .success(nil))
@@ -305,8 +319,9 @@ struct AcceptDriver: MultishotDriver {
     let fd: Int32
     let flags: Int32
 
-    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer) -> Int64 {
-        ar_op_accept_multishot(ring, fd, flags, nil, userdata, deliverMultishot)
+    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer, timeoutNs: UInt64) -> Int64 {
+        var opts = ar_op_opts(timeout_ns: timeoutNs, flags: 0, reserved: 0)
+        return ar_op_accept_multishot(ring, fd, flags, &opts, userdata, deliverMultishot)
     }
 
     func element(from c: ar_completion) -> Int32? { c.res >= 0 ? c.res : nil }
@@ -318,15 +333,17 @@ struct AcceptDriver: MultishotDriver {
 
 /// The connections a listening socket accepts (one multishot accept), as client fds.
 /// Each iteration arms its own operation; leaving the loop (or cancelling its Task) cancels it.
-/// Accepted fds are the consumer's to close.
+/// Accepted fds are the consumer's to close. With a deadline the stream throws
+/// `AsyncRingError.deadlineExceeded` once it expires (after the connections already accepted).
 public struct AcceptSequence: AsyncSequence, Sendable {
     public typealias Element = Int32
     let ring: Ring
     let driver: AcceptDriver
     let maxPending: Int
+    let deadline: Duration?
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(handle: IteratorHandle(Multishot(ring: ring, driver: driver, limit: maxPending)))
+        Iterator(handle: IteratorHandle(Multishot(ring: ring, driver: driver, limit: maxPending, deadline: deadline)))
     }
 
     public struct Iterator: AsyncIteratorProtocol, Sendable {
@@ -352,9 +369,10 @@ struct ReceiveDriver: MultishotDriver {
     let group: BufferGroup
     let flags: Int32
 
-    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer) -> Int64 {
-        // AR_OP_REARM: when the group runs dry the receive is parked, not ended with ENOBUFS.
-        var opts = ar_op_opts(timeout_ns: 0, flags: UInt32(AR_OP_REARM), reserved: 0)
+    func arm(_ ring: OpaquePointer, _ userdata: UnsafeMutableRawPointer, timeoutNs: UInt64) -> Int64 {
+        // AR_OP_REARM: when the group runs dry the receive is parked, not ended with ENOBUFS
+        // (its deadline still runs while it is parked).
+        var opts = ar_op_opts(timeout_ns: timeoutNs, flags: UInt32(AR_OP_REARM), reserved: 0)
         return ar_op_recv_multishot(ring, fd, group.group.raw, flags, &opts, userdata, deliverMultishot)
     }
 
@@ -381,7 +399,9 @@ struct ReceiveDriver: MultishotDriver {
 
 /// The chunks a connected socket receives (one multishot receive into a buffer group), each
 /// copied out of its provided buffer, which goes straight back to the group. Ends (nil) at
-/// end of stream; throws on errors such as `.connectionReset`.
+/// end of stream; throws on errors such as `.connectionReset`, and with a deadline
+/// `.deadlineExceeded` once it expires (after the chunks already received; a kernel
+/// `ETIMEDOUT`, such as a keepalive giving up, is `.timedOut`).
 ///
 /// Back-pressure is pull-based: chunks wait in their provided buffers until `next()` copies
 /// them out, and when `maxPending` are waiting the receive is paused (cancelled; the data
@@ -392,9 +412,10 @@ public struct ReceiveSequence: AsyncSequence, Sendable {
     let ring: Ring
     let driver: ReceiveDriver
     let maxPending: Int
+    let deadline: Duration?
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(handle: IteratorHandle(Multishot(ring: ring, driver: driver, limit: maxPending)))
+        Iterator(handle: IteratorHandle(Multishot(ring: ring, driver: driver, limit: maxPending, deadline: deadline)))
     }
 
     public struct Iterator: AsyncIteratorProtocol, Sendable {
@@ -416,8 +437,12 @@ extension Ring {
     ///   - flags: `accept4(2)` flags for the new fds (`SOCK_CLOEXEC` by default).
     ///   - maxPending: accepted connections buffered before accepting pauses (the rest wait
     ///     in the listen backlog).
-    public func accept(_ fd: Int32, flags: Int32 = Int32(SOCK_CLOEXEC.rawValue), maxPending: Int = 64) -> AcceptSequence {
-        AcceptSequence(ring: self, driver: AcceptDriver(fd: fd, flags: flags), maxPending: maxPending)
+    ///   - deadline: how long the stream may run, counted from the start of the iteration
+    ///     (`makeAsyncIterator`); it then throws `AsyncRingError.deadlineExceeded`. Nil: no limit.
+    public func accept(
+        _ fd: Int32, flags: Int32 = Int32(SOCK_CLOEXEC.rawValue), maxPending: Int = 64, deadline: Duration? = nil
+    ) -> AcceptSequence {
+        AcceptSequence(ring: self, driver: AcceptDriver(fd: fd, flags: flags), maxPending: maxPending, deadline: deadline)
     }
 
     /// The data connected socket `fd` receives, as an `AsyncSequence` of chunks (at most
@@ -426,7 +451,12 @@ extension Ring {
     ///   - group: the buffer group the kernel receives into (it must belong to this ring).
     ///   - flags: `recv(2)` flags.
     ///   - maxPending: chunks waiting for the consumer before receiving pauses.
-    public func receive(_ fd: Int32, group: BufferGroup, flags: Int32 = 0, maxPending: Int = 16) -> ReceiveSequence {
-        ReceiveSequence(ring: self, driver: ReceiveDriver(fd: fd, group: group, flags: flags), maxPending: maxPending)
+    ///   - deadline: how long the stream may run, counted from the start of the iteration
+    ///     (`makeAsyncIterator`); it then throws `AsyncRingError.deadlineExceeded`. Nil: no limit.
+    public func receive(
+        _ fd: Int32, group: BufferGroup, flags: Int32 = 0, maxPending: Int = 16, deadline: Duration? = nil
+    ) -> ReceiveSequence {
+        ReceiveSequence(
+            ring: self, driver: ReceiveDriver(fd: fd, group: group, flags: flags), maxPending: maxPending, deadline: deadline)
     }
 }

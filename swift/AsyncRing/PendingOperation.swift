@@ -41,7 +41,8 @@ final class PendingOperation: @unchecked Sendable {
 
     /// Queues the operation with `start(ring, userdata)` and suspends until its final
     /// completion. Returns `res` (>= 0); throws `CancellationError` when the Task was
-    /// cancelled and the operation ended with `-ECANCELED`, else `AsyncRingError`.
+    /// cancelled and the operation ended with `-ECANCELED`, else `AsyncRingError`
+    /// (`.deadlineExceeded` when its deadline ended it, `.timedOut` for the kernel's `ETIMEDOUT`).
     /// A result that arrives despite a cancel request is returned: the I/O happened.
     static func run(
         on ring: Ring, keepAlive: AnyObject? = nil,
@@ -73,8 +74,9 @@ final class PendingOperation: @unchecked Sendable {
         }
     }
 
-    /// The final completion (from the C callback, on the delivery thread).
-    fileprivate func finish(_ res: Int32) {
+    /// The final completion (from the C callback, on the delivery thread). `flags` tell a
+    /// deadline (`AR_COMPLETION_DEADLINE`) from the kernel's `ETIMEDOUT`.
+    fileprivate func finish(_ res: Int32, flags: UInt32) {
         let (continuation, cancelled) = state.withLock { state in
             state.done = true
             defer { state.continuation = nil }
@@ -86,7 +88,7 @@ final class PendingOperation: @unchecked Sendable {
         } else if res == -ECANCELED && cancelled {
             continuation.resume(throwing: CancellationError())
         } else {
-            continuation.resume(throwing: AsyncRingError(code: res))
+            continuation.resume(throwing: AsyncRingError(result: res, completionFlags: flags))
         }
     }
 }
@@ -97,7 +99,7 @@ func completePendingOperation(_ userdata: UnsafeMutableRawPointer?, _ completion
     let c = completion.pointee
     // Single-shot operations get exactly one callback, the final one; be strict anyway.
     guard c.flags & UInt32(AR_COMPLETION_MORE) == 0 else { return }
-    Unmanaged<PendingOperation>.fromOpaque(userdata).takeRetainedValue().finish(c.res)
+    Unmanaged<PendingOperation>.fromOpaque(userdata).takeRetainedValue().finish(c.res, flags: c.flags)
 }
 
 /// Memory the kernel reads from or writes into, owned by a `PendingOperation` until the

@@ -15,7 +15,9 @@ import Glibc
 /// Every operation is `async throws`, and:
 /// - cancelling the calling Task cancels the operation (`ar_op_cancel`) and throws
 ///   `CancellationError`, unless it completed first (its result is then returned);
-/// - `deadline:` bounds it (`ar_op_opts.timeout_ns`): expiry throws `AsyncRingError.timedOut`;
+/// - `deadline:` bounds it (`ar_op_opts.timeout_ns`): expiry throws
+///   `AsyncRingError.deadlineExceeded`, which is distinct from `AsyncRingError.timedOut`, the
+///   kernel's `ETIMEDOUT` (a connect or keepalive that timed out);
 /// - other failures throw `AsyncRingError` with the errno.
 ///
 /// Buffers are owned by the operation until the kernel is done with them: reads return fresh
@@ -192,7 +194,9 @@ public final class Ring: Sendable {
         }
     }
 
-    /// Connects `fd` to `address` (the address is copied at once).
+    /// Connects `fd` to `address` (the address is copied at once). A connect the kernel gives
+    /// up on (its SYNs went unanswered) throws `.timedOut`; `deadline:` expiring first throws
+    /// `.deadlineExceeded`.
     public func connect(_ fd: Int32, to address: SocketAddress, deadline: Duration? = nil) async throws {
         let opts = OpOptions(deadline: deadline)
         _ = try await run { ring, ud in
@@ -203,7 +207,7 @@ public final class Ring: Sendable {
     }
 
     /// Accepts one connection on listening socket `fd`. Returns the connection's
-    /// descriptor. For a stream of connections use ``accept(_:flags:maxPending:)``.
+    /// descriptor. For a stream of connections use ``accept(_:flags:maxPending:deadline:)``.
     public func acceptOne(_ fd: Int32, flags: Int32 = Int32(SOCK_CLOEXEC.rawValue), deadline: Duration? = nil) async throws -> Int32 {
         let opts = OpOptions(deadline: deadline)
         return try await run { ring, ud in
@@ -239,7 +243,7 @@ public final class Ring: Sendable {
     }
 
     /// Receives up to `count` bytes from `fd` (`recv(2)`). Empty at end of stream.
-    /// For a stream of chunks from a buffer group use ``receive(_:group:flags:maxPending:)``.
+    /// For a stream of chunks from a buffer group use ``receive(_:group:flags:maxPending:deadline:)``.
     public func recv(_ fd: Int32, count: Int, flags: Int32 = 0, deadline: Duration? = nil) async throws -> [UInt8] {
         let storage = ByteStorage(count: count)
         let opts = OpOptions(deadline: deadline)

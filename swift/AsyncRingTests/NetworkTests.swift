@@ -203,4 +203,111 @@ final class NetworkTests: XCTestCase {
         } catch AsyncRingError.connectionRefused {}
         await ring.close()
     }
+
+    /// The kernel's ETIMEDOUT is `.timedOut`, not a deadline: a connect whose SYNs go
+    /// unanswered (the listener's accept queue is full, so the kernel drops them, and
+    /// TCP_SYNCNT 1 makes it give up after ~3 s) fails with `.timedOut` although its deadline
+    /// is far off, while one whose deadline expires first fails with `.deadlineExceeded`.
+    func testConnectTimeoutIsNotADeadline() async throws {
+        let ring = try makeRing()
+        let listener = try loopbackListener(backlog: 0)
+        defer { Glibc.close(listener.fd) }
+        let queued = try plainConnect(port: listener.port)  // fills the accept queue
+        defer { Glibc.close(queued) }
+
+        // The deadline first.
+        let early = try await ring.socket()
+        defer { Glibc.close(early) }
+        do {
+            try await ring.connect(early, to: .loopback(port: listener.port), deadline: .milliseconds(200))
+            XCTFail("connect to a listener with a full accept queue succeeded")
+        } catch let error as AsyncRingError {
+            XCTAssertEqual(error, .deadlineExceeded)
+            XCTAssertNotEqual(error, .timedOut)
+        }
+
+        // The kernel first.
+        let fd = try await ring.socket()
+        defer { Glibc.close(fd) }
+        var synRetries: Int32 = 1
+        let tcpSynCount: Int32 = 7  // TCP_SYNCNT, <netinet/tcp.h>
+        XCTAssertEqual(setsockopt(fd, Int32(IPPROTO_TCP), tcpSynCount, &synRetries, socklen_t(MemoryLayout<Int32>.size)), 0)
+        let start = now()
+        do {
+            try await ring.connect(fd, to: .loopback(port: listener.port), deadline: .seconds(30))
+            XCTFail("connect to a listener with a full accept queue succeeded")
+        } catch AsyncRingError.deadlineExceeded {
+            XCTFail("the kernel's connect timeout was reported as the deadline")
+        } catch let error as AsyncRingError {
+            XCTAssertEqual(error, .timedOut)
+            XCTAssertFalse(error.isDeadlineExceeded)
+            XCTAssertEqual(error.code, ETIMEDOUT)
+        }
+        XCTAssertLessThan(now() - start, 25)
+        await ring.close()
+    }
+
+    /// Streams take a deadline for their whole run: they deliver what came before it, then
+    /// throw `.deadlineExceeded`, also when it passes while receiving is paused.
+    func testStreamDeadlines() async throws {
+        let ring = try makeRing()
+
+        // Accept: one connection, then the deadline.
+        let listener = try loopbackListener()
+        defer { Glibc.close(listener.fd) }
+        let client = try plainConnect(port: listener.port)
+        defer { Glibc.close(client) }
+        var accepted = [Int32]()
+        let start = now()
+        do {
+            for try await fd in ring.accept(listener.fd, deadline: .milliseconds(200)) { accepted.append(fd) }
+            XCTFail("the accept stream ended without reaching its deadline")
+        } catch AsyncRingError.deadlineExceeded {
+            XCTAssertGreaterThanOrEqual(now() - start, 0.19)
+        }
+        XCTAssertEqual(accepted.count, 1)
+        for fd in accepted { Glibc.close(fd) }
+
+        // Receive: the chunk sent before the deadline, then the deadline.
+        let (a, b) = try socketPair()
+        defer {
+            Glibc.close(a)
+            Glibc.close(b)
+        }
+        let group = try BufferGroup(ring: ring, count: 8, size: 256)
+        XCTAssertEqual(Glibc.write(b, "early", 5), 5)
+        var got = [UInt8]()
+        do {
+            for try await chunk in ring.receive(a, group: group, deadline: .milliseconds(200)) { got += chunk }
+            XCTFail("the receive stream ended without reaching its deadline")
+        } catch let error as AsyncRingError {
+            XCTAssertEqual(error, .deadlineExceeded)
+            XCTAssertNotEqual(error, .timedOut)
+        }
+        XCTAssertEqual(got, Array("early".utf8))
+
+        // maxPending 1 and 4 KiB waiting: receiving pauses, and the consumer sleeps through
+        // the deadline. It gets chunks, then .deadlineExceeded, whether the deadline ended an
+        // armed receive or was found expired when the stream re-armed.
+        let (c, d) = try socketPair()
+        defer {
+            Glibc.close(c)
+            Glibc.close(d)
+        }
+        let data = pattern(4096)
+        XCTAssertEqual(Glibc.write(d, data, data.count), data.count)
+        var iterator = ring.receive(c, group: group, maxPending: 1, deadline: .milliseconds(100)).makeAsyncIterator()
+        let first = try await iterator.next()
+        XCTAssertEqual(first?.isEmpty, false)
+        try await ring.sleep(for: .milliseconds(250))
+        var received = first ?? []
+        do {
+            while let chunk = try await iterator.next() { received += chunk }
+            XCTFail("the paused receive stream ended without reaching its deadline")
+        } catch AsyncRingError.deadlineExceeded {}
+        XCTAssertEqual(received, Array(data.prefix(received.count)), "chunks lost or reordered")
+        let drained = await eventually { ring.inflight == 0 }
+        XCTAssertTrue(drained)
+        await ring.close()
+    }
 }

@@ -1,4 +1,5 @@
 import AsyncRing
+import CAsyncRing
 import Glibc
 import XCTest
 
@@ -43,12 +44,14 @@ final class TimingTests: XCTestCase {
             Glibc.close(a)
             Glibc.close(b)
         }
-        // A deadline expires: .timedOut.
+        // A deadline expires: .deadlineExceeded (not .timedOut, the kernel's ETIMEDOUT).
         let start = now()
         do {
             _ = try await ring.recv(a, count: 16, deadline: .milliseconds(50))
             XCTFail("recv without data completed")
         } catch AsyncRingError.timedOut {
+            XCTFail("a deadline matched .timedOut")
+        } catch AsyncRingError.deadlineExceeded {
             XCTAssertGreaterThanOrEqual(now() - start, 0.045)
         }
 
@@ -77,6 +80,68 @@ final class TimingTests: XCTestCase {
         XCTAssertEqual(Glibc.write(b, "ok", 2), 2)
         let got = try await ring.recv(a, count: 16, deadline: .seconds(5))
         XCTAssertEqual(got, Array("ok".utf8))
+        await ring.close()
+    }
+
+    /// A deadline is `.deadlineExceeded`, whatever operation it ends; `.timedOut` is kept for
+    /// the kernel's ETIMEDOUT (NetworkTests.testConnectTimeoutIsNotADeadline makes one).
+    func testDeadlineExceededIsNotTimedOut() async throws {
+        let ring = try makeRing()
+        let (a, b) = try socketPair()
+        defer {
+            Glibc.close(a)
+            Glibc.close(b)
+        }
+        // Deadlines of a receive, a send into a full socket and a read of an empty pipe.
+        let full = try socketPair()
+        defer {
+            Glibc.close(full.0)
+            Glibc.close(full.1)
+        }
+        let junk = [UInt8](repeating: 7, count: 65536)
+        while Glibc.send(full.0, junk, junk.count, Int32(MSG_DONTWAIT)) > 0 {}
+        var pipeFds: [Int32] = [-1, -1]
+        XCTAssertEqual(pipe(&pipeFds), 0)
+        defer {
+            Glibc.close(pipeFds[0])
+            Glibc.close(pipeFds[1])
+        }
+        let operations: [(String, @Sendable () async throws -> Void)] = [
+            ("recv", { _ = try await ring.recv(a, count: 16, deadline: .milliseconds(30)) }),
+            ("send", { _ = try await ring.send(full.0, junk, deadline: .milliseconds(30)) }),
+            ("read", { [pipeFds] in _ = try await ring.read(fd: pipeFds[0], count: 16, deadline: .milliseconds(30)) }),
+        ]
+        for (name, operation) in operations {
+            do {
+                try await operation()
+                XCTFail("\(name) completed before its deadline")
+            } catch let error as AsyncRingError {
+                XCTAssertEqual(error, .deadlineExceeded, name)
+                XCTAssertNotEqual(error, .timedOut, name)
+                XCTAssertTrue(error.isDeadlineExceeded, name)
+                XCTAssertEqual(error.code, ETIMEDOUT, "the errno stays ETIMEDOUT (\(name))")
+            }
+        }
+
+        // The mapping from a C completion: the flag makes the difference.
+        let kernel = AsyncRingError(result: -ETIMEDOUT, completionFlags: 0)
+        XCTAssertEqual(kernel, .timedOut)
+        XCTAssertNotEqual(kernel, .deadlineExceeded)
+        XCTAssertFalse(kernel.isDeadlineExceeded)
+        XCTAssertEqual(AsyncRingError(code: -ETIMEDOUT), .timedOut)
+        XCTAssertNotEqual(AsyncRingError(code: ETIMEDOUT), .deadlineExceeded)
+        let deadline = AsyncRingError(result: -ETIMEDOUT, completionFlags: UInt32(AR_COMPLETION_DEADLINE))
+        XCTAssertEqual(deadline, .deadlineExceeded)
+        XCTAssertEqual(deadline.code, ETIMEDOUT)
+        XCTAssertEqual(AsyncRingError(result: -ECANCELED, completionFlags: UInt32(AR_COMPLETION_DEADLINE)), .canceled)
+        XCTAssertEqual(Set([kernel, deadline, .timedOut, .deadlineExceeded]).count, 2)
+        XCTAssertNotEqual(kernel.description, deadline.description)
+        // Pattern matching tells them apart too.
+        switch kernel as any Error {
+        case AsyncRingError.deadlineExceeded: XCTFail("a kernel ETIMEDOUT matched .deadlineExceeded")
+        case AsyncRingError.timedOut: break
+        default: XCTFail("a kernel ETIMEDOUT did not match .timedOut")
+        }
         await ring.close()
     }
 
