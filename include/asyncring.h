@@ -26,18 +26,6 @@
 struct statx;
 
 
-// More completions follow for this operation (multishot); the final one lacks this flag.
-#define AR_COMPLETION_MORE (1 << 0)
-
-// `buf` and `buf_id` describe a provided buffer holding `res` bytes; hand it back with
-// `ar_bufgroup_recycle`.
-#define AR_COMPLETION_BUFFER (1 << 1)
-
-// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
-// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
-// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
-#define AR_COMPLETION_DEADLINE (1 << 2)
-
 // Poll the submission queue from a kernel thread (`IORING_SETUP_SQPOLL`); submissions then
 // usually cost no syscall. The thread idles after `sqpoll_idle_ms`.
 #define AR_RING_SQPOLL (1 << 0)
@@ -54,12 +42,42 @@ struct statx;
 // with `poll(2)` on the notification fd. Cannot be combined with the other flags.
 #define AR_RING_THREADSAFE (1 << 2)
 
+// io_uring is usable.
+#define AR_PROBE_OK 0
+
+// A seccomp filter blocks the io_uring syscalls (as Docker's default profile does).
+#define AR_PROBE_SECCOMP 1
+
+// The `kernel.io_uring_disabled` sysctl forbids io_uring to this process.
+#define AR_PROBE_SYSCTL 2
+
+// The kernel lacks io_uring or a feature this library needs (it needs 5.19 or later).
+#define AR_PROBE_KERNEL 3
+
+// Out of memory, file descriptors or locked memory.
+#define AR_PROBE_RESOURCES 4
+
+// Anything else; see `status` and `message`.
+#define AR_PROBE_OTHER 5
+
 // With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 // is then how many were cancelled.
 #define AR_CANCEL_ALL (1 << 0)
 
 // With `ar_op_fsync`: flush data only, like `fdatasync(2)`.
 #define AR_FSYNC_DATASYNC (1 << 0)
+
+// More completions follow for this operation (multishot); the final one lacks this flag.
+#define AR_COMPLETION_MORE (1 << 0)
+
+// `buf` and `buf_id` describe a provided buffer holding `res` bytes; hand it back with
+// `ar_bufgroup_recycle`.
+#define AR_COMPLETION_BUFFER (1 << 1)
+
+// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
+// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
+// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
+#define AR_COMPLETION_DEADLINE (1 << 2)
 
 // Link the next operation queued to this one (`IOSQE_IO_LINK`): it starts only after this
 // one succeeds; if this one fails, the rest of the chain completes with `-ECANCELED`.
@@ -93,24 +111,6 @@ struct statx;
 // operation with `-ENOBUFS`; park it and re-arm it as soon as a buffer is recycled, so a
 // burst never silently ends a stream. The data waits in the socket meanwhile.
 #define AR_OP_REARM (1 << 5)
-
-// io_uring is usable.
-#define AR_PROBE_OK 0
-
-// A seccomp filter blocks the io_uring syscalls (as Docker's default profile does).
-#define AR_PROBE_SECCOMP 1
-
-// The `kernel.io_uring_disabled` sysctl forbids io_uring to this process.
-#define AR_PROBE_SYSCTL 2
-
-// The kernel lacks io_uring or a feature this library needs (it needs 5.19 or later).
-#define AR_PROBE_KERNEL 3
-
-// Out of memory, file descriptors or locked memory.
-#define AR_PROBE_RESOURCES 4
-
-// Anything else; see `status` and `message`.
-#define AR_PROBE_OTHER 5
 
 // Major version: changes break the ABI (and the soname, `libasyncring.so.MAJOR`).
 #define AR_VERSION_MAJOR 0

@@ -16,10 +16,10 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::boundary::{boundary, boundary_i64, opt, ring};
-use crate::completion::OpCallback;
 use crate::error::Errno;
 use crate::op::{self, OpOpts, Operation};
 use crate::ring::Ring;
+use crate::ring::completion::OpCallback;
 
 /// The body every `ar_op_*` export shares: the id or `-errno`, with the panic guard.
 ///
@@ -606,7 +606,7 @@ pub unsafe extern "C" fn ar_op_recv(
 pub unsafe extern "C" fn ar_op_recv_multishot(
     ring: *mut Ring,
     fd: c_int,
-    group: *mut crate::buf::BufGroup,
+    group: *mut crate::ring::buf::BufGroup,
     flags: c_int,
     opts: *const OpOpts,
     userdata: *mut c_void,
