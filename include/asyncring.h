@@ -5,10 +5,29 @@
  * -errno on failure (like cqe->res); out_* parameters come last and are written only on
  * success; _free(NULL) is a no-op; callbacks take userdata first.
  *
- * Guarantees (README.md): exactly one final completion per operation id; nothing lost when
- * the submission or completion queue is full; ar_ring_free cancels, waits and delivers before
- * it frees; stale ids get -ENOENT; a deadline gives -ETIMEDOUT, a cancel -ECANCELED; bad
- * input gets -errno, never a crash.
+ * Guarantees (docs/DESIGN.md): exactly one final completion per operation id; nothing lost
+ * when the submission or completion queue is full; ar_ring_free cancels, waits and delivers
+ * before it frees; stale ids get -ENOENT; a deadline gives -ETIMEDOUT with
+ * AR_COMPLETION_DEADLINE, a cancel -ECANCELED, and a cancel reaches a live operation
+ * wherever it waits; a multishot stream ends only on cancel, deadline, error, end of stream
+ * or teardown; bad input gets -errno, never a crash.
+ *
+ * Every ar_op_* call (the "ar_op_* contract" the functions below refer to):
+ * - Parameters: `ring`: the ring; `opts`: NULL or per-operation options (ar_op_opts);
+ *   `userdata` and `cb`: the callback (required) and its first argument.
+ * - Returns the operation id (> 0), or -EINVAL (NULL ring or callback, unknown flags,
+ *   non-zero reserved fields, a NULL required pointer, a length the kernel does not
+ *   accept), -EBADF (a negative fd), -EBUSY (another thread is using the ring),
+ *   -ESHUTDOWN (inside ar_ring_free), -ENOMEM. On error nothing is queued and no callback
+ *   ever runs for the call.
+ * - The callback runs exactly once without AR_COMPLETION_MORE (the final completion), from
+ *   ar_ring_run on the thread that runs the ring; multishot operations first get any number
+ *   of completions with AR_COMPLETION_MORE.
+ * - Memory: paths, iovec arrays, socket addresses, message headers and timespecs are copied
+ *   during the call; data buffers (and result structures such as struct statx or a recvmsg
+ *   msghdr) are not, and must stay valid until the final callback.
+ * - Thread safety: the thread using the ring, also from inside a callback; with
+ *   AR_RING_THREADSAFE, any thread.
  *
  * struct statx (for ar_op_statx) is declared in <sys/stat.h> with _GNU_SOURCE (glibc 2.28+);
  * this header only needs it as an incomplete type.
@@ -26,18 +45,6 @@
 struct statx;
 
 
-// More completions follow for this operation (multishot); the final one lacks this flag.
-#define AR_COMPLETION_MORE (1 << 0)
-
-// `buf` and `buf_id` describe a provided buffer holding `res` bytes; hand it back with
-// `ar_bufgroup_recycle`.
-#define AR_COMPLETION_BUFFER (1 << 1)
-
-// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
-// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
-// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
-#define AR_COMPLETION_DEADLINE (1 << 2)
-
 // Poll the submission queue from a kernel thread (`IORING_SETUP_SQPOLL`); submissions then
 // usually cost no syscall. The thread idles after `sqpoll_idle_ms`.
 #define AR_RING_SQPOLL (1 << 0)
@@ -54,12 +61,42 @@ struct statx;
 // with `poll(2)` on the notification fd. Cannot be combined with the other flags.
 #define AR_RING_THREADSAFE (1 << 2)
 
+// io_uring is usable.
+#define AR_PROBE_OK 0
+
+// A seccomp filter blocks the io_uring syscalls (as Docker's default profile does).
+#define AR_PROBE_SECCOMP 1
+
+// The `kernel.io_uring_disabled` sysctl forbids io_uring to this process.
+#define AR_PROBE_SYSCTL 2
+
+// The kernel lacks io_uring or a feature this library needs (it needs 5.19 or later).
+#define AR_PROBE_KERNEL 3
+
+// Out of memory, file descriptors or locked memory.
+#define AR_PROBE_RESOURCES 4
+
+// Anything else; see `status` and `message`.
+#define AR_PROBE_OTHER 5
+
 // With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 // is then how many were cancelled.
 #define AR_CANCEL_ALL (1 << 0)
 
 // With `ar_op_fsync`: flush data only, like `fdatasync(2)`.
 #define AR_FSYNC_DATASYNC (1 << 0)
+
+// More completions follow for this operation (multishot); the final one lacks this flag.
+#define AR_COMPLETION_MORE (1 << 0)
+
+// `buf` and `buf_id` describe a provided buffer holding `res` bytes; hand it back with
+// `ar_bufgroup_recycle`.
+#define AR_COMPLETION_BUFFER (1 << 1)
+
+// The operation's own deadline (`ar_op_opts.timeout_ns`) ended it: `res` is `-ETIMEDOUT`.
+// Without this flag a `-ETIMEDOUT` came from the kernel (a TCP connect or keepalive that
+// timed out), never from the library's deadline (docs/DESIGN.md, guarantee 5).
+#define AR_COMPLETION_DEADLINE (1 << 2)
 
 // Link the next operation queued to this one (`IOSQE_IO_LINK`): it starts only after this
 // one succeeds; if this one fails, the rest of the chain completes with `-ECANCELED`.
@@ -93,24 +130,6 @@ struct statx;
 // operation with `-ENOBUFS`; park it and re-arm it as soon as a buffer is recycled, so a
 // burst never silently ends a stream. The data waits in the socket meanwhile.
 #define AR_OP_REARM (1 << 5)
-
-// io_uring is usable.
-#define AR_PROBE_OK 0
-
-// A seccomp filter blocks the io_uring syscalls (as Docker's default profile does).
-#define AR_PROBE_SECCOMP 1
-
-// The `kernel.io_uring_disabled` sysctl forbids io_uring to this process.
-#define AR_PROBE_SYSCTL 2
-
-// The kernel lacks io_uring or a feature this library needs (it needs 5.19 or later).
-#define AR_PROBE_KERNEL 3
-
-// Out of memory, file descriptors or locked memory.
-#define AR_PROBE_RESOURCES 4
-
-// Anything else; see `status` and `message`.
-#define AR_PROBE_OTHER 5
 
 // Major version: changes break the ABI (and the soname, `libasyncring.so.MAJOR`).
 #define AR_VERSION_MAJOR 0
@@ -292,9 +311,10 @@ int ar_bufgroup_recycle(struct ar_bufgroup *group, uint16_t buf_id);
 
 // Queues a no-op; it completes with 0.
 //
-// Parameters: see the module contract.
+// Parameters: `ring`, `opts`, `userdata`, `cb` as in every `ar_op_*` call (the ar_op_*
+// contract at the top of this header).
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -302,165 +322,11 @@ int ar_bufgroup_recycle(struct ar_bufgroup *group, uint16_t buf_id);
 // `AR_RING_THREADSAFE`.
 int64_t ar_op_nop(struct ar_ring *ring, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
-// Queues a read of up to `len` bytes from `fd` at `offset` into `buf`; `res` is the byte
-// count (0 at end of file).
-//
-// Parameters: `fd`: file descriptor (or registered-file index with `AR_OP_FIXED_FILE`);
-// `buf`, `len`: destination (`len` <= `INT_MAX`); `offset`: file offset, or `UINT64_MAX`
-// for the file's current position (and for pipes and sockets).
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `buf` must stay valid until the final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_read(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
-//
-// Parameters: as `ar_op_read`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `buf` must stay valid until the final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_write(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues a scatter read (`preadv2`) into `iovcnt` buffers.
-//
-// Parameters: `iov`, `iovcnt`: 1 to 1024 iovecs, total length <= `INT_MAX`; `offset` as
-// `ar_op_read`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: the iovec array is copied and may be freed at once; the buffers it
-// describes must stay valid until the final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_readv(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues a gather write (`pwritev2`) from `iovcnt` buffers.
-//
-// Parameters: as `ar_op_readv`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: the iovec array is copied; the buffers must stay valid until the
-// final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_writev(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
-//
-// Parameters: `flags`: 0 or `AR_FSYNC_DATASYNC`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: nothing to keep alive.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_fsync(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `fallocate(fd, mode, offset, len)`.
-//
-// Parameters: `mode`: `FALLOC_FL_*` flags; `offset`, `len`: the range (<= `INT64_MAX`).
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: nothing to keep alive.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_fallocate(struct ar_ring *ring, int fd, int mode, uint64_t offset, uint64_t len, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
-//
-// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated;
-// `flags`: `O_*`; `mode`: permissions with `O_CREAT`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `path` is copied and may be freed at once.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_openat(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `close(fd)`.
-//
-// Parameters: `fd`: the descriptor (`AR_OP_FIXED_FILE` is not accepted).
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: nothing to keep alive.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_close(struct ar_ring *ring, int fd, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `statx(dirfd, path, flags, mask, statxbuf)`.
-//
-// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated (`""` with
-// `AT_EMPTY_PATH` for `dirfd` itself); `flags`: `AT_*`; `mask`: `STATX_*`; `statxbuf`:
-// where the kernel writes the result.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `path` is copied; `statxbuf` must stay valid until the final
-// callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_statx(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mask, struct statx *statxbuf, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
-//
-// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `flags`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `path` is copied.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_unlinkat(struct ar_ring *ring, int dirfd, const char *path, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
-//
-// Parameters: directory fds (or `AT_FDCWD`), NUL-terminated paths, `RENAME_*` flags.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: both paths are copied.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_renameat(struct ar_ring *ring, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `mkdirat(dirfd, path, mode)`.
-//
-// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `mode`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: `path` is copied.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_mkdirat(struct ar_ring *ring, int dirfd, const char *path, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
 // Queues a timer of `ns` nanoseconds; `res` is 0 when it fires, `-ECANCELED` if cancelled.
 //
 // Parameters: `ns`: the delay.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -476,7 +342,7 @@ int64_t ar_op_timeout(struct ar_ring *ring, uint64_t ns, const struct ar_op_opts
 //
 // Returns: the cancel's own id; `-ENOENT` at once, queueing nothing, when `target` is not a
 // live operation (already finished, or never existed): ids carry a generation, so a stale
-// id never affects the operation that reuses its slot. Otherwise as the module contract.
+// id never affects the operation that reuses its slot. Otherwise as the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -490,7 +356,7 @@ int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_op
 //
 // Parameters: `fd`: the descriptor; `flags`: 0 or `AR_CANCEL_ALL`.
 //
-// Returns: the cancel's own id, or `-errno` as in the module contract.
+// Returns: the cancel's own id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -498,11 +364,204 @@ int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_op
 // `AR_RING_THREADSAFE`.
 int64_t ar_op_cancel_fd(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
+// Queues a read of up to `len` bytes from `fd` at `offset` into `buf`; `res` is the byte
+// count (0 at end of file).
+//
+// Parameters: `fd`: file descriptor (or registered-file index with `AR_OP_FIXED_FILE`);
+// `buf`, `len`: destination (`len` <= `INT_MAX`); `offset`: file offset, or `UINT64_MAX`
+// for the file's current position (and for pipes and sockets).
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `buf` must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_read(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a write of `len` bytes from `buf` to `fd` at `offset`; `res` is the byte count.
+//
+// Parameters: as `ar_op_read`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `buf` must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_write(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a scatter read (`preadv2`) into `iovcnt` buffers.
+//
+// Parameters: `iov`, `iovcnt`: 1 to 1024 iovecs, total length <= `INT_MAX`; `offset` as
+// `ar_op_read`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: the iovec array is copied and may be freed at once; the buffers it
+// describes must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_readv(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a gather write (`pwritev2`) from `iovcnt` buffers.
+//
+// Parameters: as `ar_op_readv`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: the iovec array is copied; the buffers must stay valid until the
+// final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_writev(struct ar_ring *ring, int fd, const struct iovec *iov, size_t iovcnt, uint64_t offset, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a read into registered buffer `buf_index` (see `ar_ring_register_buffers`).
+//
+// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_read`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract; a range outside the
+// registered buffer completes with `-EFAULT`.
+//
+// Memory and lifetimes: the registered buffer must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_read_fixed(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
+//
+// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_write`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract; a range outside the
+// registered buffer completes with `-EFAULT`.
+//
+// Memory and lifetimes: the registered buffer must stay valid until the final callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_write_fixed(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `fsync(fd)`, or `fdatasync(fd)` with `AR_FSYNC_DATASYNC`.
+//
+// Parameters: `flags`: 0 or `AR_FSYNC_DATASYNC`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_fsync(struct ar_ring *ring, int fd, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `fallocate(fd, mode, offset, len)`.
+//
+// Parameters: `mode`: `FALLOC_FL_*` flags; `offset`, `len`: the range (<= `INT64_MAX`).
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_fallocate(struct ar_ring *ring, int fd, int mode, uint64_t offset, uint64_t len, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `openat(dirfd, path, flags, mode)`; `res` is the new file descriptor.
+//
+// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated;
+// `flags`: `O_*`; `mode`: permissions with `O_CREAT`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `path` is copied and may be freed at once.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_openat(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `close(fd)`.
+//
+// Parameters: `fd`: the descriptor (`AR_OP_FIXED_FILE` is not accepted).
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_close(struct ar_ring *ring, int fd, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `statx(dirfd, path, flags, mask, statxbuf)`.
+//
+// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated (`""` with
+// `AT_EMPTY_PATH` for `dirfd` itself); `flags`: `AT_*`; `mask`: `STATX_*`; `statxbuf`:
+// where the kernel writes the result.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `path` is copied; `statxbuf` must stay valid until the final
+// callback.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_statx(struct ar_ring *ring, int dirfd, const char *path, int flags, uint32_t mask, struct statx *statxbuf, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `unlinkat(dirfd, path, flags)` (`AT_REMOVEDIR` removes a directory).
+//
+// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `flags`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `path` is copied.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_unlinkat(struct ar_ring *ring, int dirfd, const char *path, int flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `renameat2(olddirfd, oldpath, newdirfd, newpath, flags)`.
+//
+// Parameters: directory fds (or `AT_FDCWD`), NUL-terminated paths, `RENAME_*` flags.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: both paths are copied.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_renameat(struct ar_ring *ring, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `mkdirat(dirfd, path, mode)`.
+//
+// Parameters: `dirfd`: a directory fd or `AT_FDCWD`; `path`: NUL-terminated; `mode`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: `path` is copied.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_mkdirat(struct ar_ring *ring, int dirfd, const char *path, uint32_t mode, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
+// Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.
+//
+// Parameters: offsets are -1 for "none" (required for pipes); `len` <= `UINT32_MAX`;
+// `flags`: `SPLICE_F_*`.
+//
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
+//
+// Memory and lifetimes: nothing to keep alive.
+//
+// Thread safety: the thread using the ring (also from inside a callback); any thread with
+// `AR_RING_THREADSAFE`.
+int64_t ar_op_splice(struct ar_ring *ring, int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
+
 // Queues `socket(domain, type, protocol)`; `res` is the new socket fd.
 //
 // Parameters: as `socket(2)` (`SOCK_NONBLOCK`/`SOCK_CLOEXEC` may be or'ed into `type`).
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -514,7 +573,7 @@ int64_t ar_op_socket(struct ar_ring *ring, int domain, int type, int protocol, c
 //
 // Parameters: `addr`, `addrlen`: the peer address (at most `sizeof(struct sockaddr_storage)`).
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: the address is copied and may be freed at once.
 //
@@ -526,7 +585,7 @@ int64_t ar_op_connect(struct ar_ring *ring, int fd, const struct sockaddr *addr,
 //
 // Parameters: `fd`: a listening socket; `flags`: `SOCK_NONBLOCK`, `SOCK_CLOEXEC`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -540,7 +599,7 @@ int64_t ar_op_accept(struct ar_ring *ring, int fd, int flags, const struct ar_op
 //
 // Parameters: as `ar_op_accept`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -553,7 +612,7 @@ int64_t ar_op_accept_multishot(struct ar_ring *ring, int fd, int flags, const st
 //
 // Parameters: `buf`, `len`: the data (`len` <= `INT_MAX`); `flags`: `MSG_*`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
@@ -565,7 +624,7 @@ int64_t ar_op_send(struct ar_ring *ring, int fd, const void *buf, size_t len, in
 //
 // Parameters: `buf`, `len`: the destination; `flags`: `MSG_*`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: `buf` must stay valid until the final callback.
 //
@@ -583,7 +642,7 @@ int64_t ar_op_recv(struct ar_ring *ring, int fd, void *buf, size_t len, int flag
 // Parameters: `group`: a buffer group of this ring (another ring's → `-EINVAL`);
 // `flags`: `MSG_*`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: each buffer is lent until `ar_bufgroup_recycle`; the group must
 // not be freed while you still use a lent buffer.
@@ -597,7 +656,7 @@ int64_t ar_op_recv_multishot(struct ar_ring *ring, int fd, struct ar_bufgroup *g
 //
 // Parameters: as `ar_op_send`.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: `buf` must stay valid and unmodified until the callback; after it,
 // the buffer is yours again.
@@ -610,7 +669,7 @@ int64_t ar_op_send_zc(struct ar_ring *ring, int fd, const void *buf, size_t len,
 //
 // Parameters: `msg`: the message header.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: the header, its iovec array, address and control data are copied;
 // the data buffers must stay valid until the final callback.
@@ -624,7 +683,7 @@ int64_t ar_op_sendmsg(struct ar_ring *ring, int fd, const struct msghdr *msg, ui
 //
 // Parameters: `msg`: the message header.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: `msg` and everything it points to must stay valid until the final
 // callback (the kernel writes into them).
@@ -637,7 +696,7 @@ int64_t ar_op_recvmsg(struct ar_ring *ring, int fd, struct msghdr *msg, uint32_t
 //
 // Parameters: `how`: `SHUT_RD`, `SHUT_WR` or `SHUT_RDWR` (else `-EINVAL`).
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -650,7 +709,7 @@ int64_t ar_op_shutdown(struct ar_ring *ring, int fd, int how, const struct ar_op
 //
 // Parameters: `events`: a `poll(2)` event mask.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
@@ -663,52 +722,13 @@ int64_t ar_op_poll(struct ar_ring *ring, int fd, uint32_t events, const struct a
 //
 // Parameters: `events`: a `poll(2)` event mask.
 //
-// Returns: the operation id, or `-errno` as in the module contract.
+// Returns: the operation id, or `-errno` as in the ar_op_* contract.
 //
 // Memory and lifetimes: nothing to keep alive.
 //
 // Thread safety: the thread using the ring (also from inside a callback); any thread with
 // `AR_RING_THREADSAFE`.
 int64_t ar_op_poll_multishot(struct ar_ring *ring, int fd, uint32_t events, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues `splice(fd_in, off_in, fd_out, off_out, len, flags)`; `res` is the byte count.
-//
-// Parameters: offsets are -1 for "none" (required for pipes); `len` <= `UINT32_MAX`;
-// `flags`: `SPLICE_F_*`.
-//
-// Returns: the operation id, or `-errno` as in the module contract.
-//
-// Memory and lifetimes: nothing to keep alive.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_splice(struct ar_ring *ring, int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len, uint32_t flags, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues a read into registered buffer `buf_index` (see `ar_ring_register_buffers`).
-//
-// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_read`.
-//
-// Returns: the operation id, or `-errno` as in the module contract; a range outside the
-// registered buffer completes with `-EFAULT`.
-//
-// Memory and lifetimes: the registered buffer must stay valid until the final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_read_fixed(struct ar_ring *ring, int fd, void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
-
-// Queues a write from registered buffer `buf_index` (see `ar_ring_register_buffers`).
-//
-// Parameters: `buf`, `len`: a range inside that registered buffer; others as `ar_op_write`.
-//
-// Returns: the operation id, or `-errno` as in the module contract; a range outside the
-// registered buffer completes with `-EFAULT`.
-//
-// Memory and lifetimes: the registered buffer must stay valid until the final callback.
-//
-// Thread safety: the thread using the ring (also from inside a callback); any thread with
-// `AR_RING_THREADSAFE`.
-int64_t ar_op_write_fixed(struct ar_ring *ring, int fd, const void *buf, size_t len, uint64_t offset, uint16_t buf_index, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Fills `*out_config` with the defaults: 256 SQ entries, 1024 CQ entries, no flags.
 //

@@ -95,7 +95,7 @@ pub fn describe(err: i32) -> &'static CStr {
         libc::EOPNOTSUPP => c"operation not supported by this kernel or for this file",
         libc::ECONNRESET => c"connection reset by peer",
         libc::ENOBUFS => c"no buffer available in the buffer group",
-        libc::ETIMEDOUT => c"deadline expired (ar_op_opts.timeout_ns)",
+        libc::ETIMEDOUT => c"timed out: the operation's deadline (with AR_COMPLETION_DEADLINE) or the kernel's (a connection that got no answer)",
         libc::ECONNREFUSED => c"connection refused",
         libc::EALREADY => c"operation already in progress and can no longer be cancelled",
         libc::ECANCELED => c"operation cancelled",

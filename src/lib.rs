@@ -6,24 +6,16 @@
 //! [`Ring::run`] delivers completions. See `README.md` and `include/asyncring.h` for the
 //! model and the guarantees.
 
-mod backlog;
-pub mod buf;
-pub mod completion;
 pub mod config;
 pub mod error;
 pub mod ffi;
-mod groups;
+mod kernel;
 pub mod op;
-mod owner;
-mod post;
-pub mod probe;
-mod register;
 pub mod ring;
-mod settle;
-mod shared_rings;
-mod submitter;
-mod teardown;
 pub mod version;
+
+pub use kernel::probe;
+pub use ring::{buf, completion};
 
 pub use completion::{
     AR_COMPLETION_BUFFER, AR_COMPLETION_DEADLINE, AR_COMPLETION_MORE, Completion, OpCallback, PostFn,

@@ -3,9 +3,9 @@
 use std::ffi::c_int;
 
 use super::boundary::{boundary, boundary_void, ring, write_out};
-use crate::buf::{BufGroup, drop_orphan};
 use crate::error::Errno;
 use crate::ring::Ring;
+use crate::ring::buf::{BufGroup, drop_orphan};
 
 /// Creates a buffer group of `count` buffers of `size` bytes, registered with `ring`, for
 /// `ar_op_recv_multishot`.

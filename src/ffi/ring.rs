@@ -3,10 +3,10 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use super::boundary::{boundary, boundary_void, ring, write_out};
-use crate::completion::PostFn;
 use crate::config::RingConfig;
 use crate::error::{Errno, describe};
-use crate::probe::{Probe, probe};
+use crate::kernel::probe::{Probe, probe};
+use crate::ring::completion::PostFn;
 use crate::ring::{Ring, RunMode};
 
 /// How `ar_ring_run` waits: one of `AR_RUN_*`.

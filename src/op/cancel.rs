@@ -4,10 +4,11 @@ use std::ffi::c_void;
 
 use io_uring::{opcode, squeue::Entry, types};
 
-use super::{Args, Kind, OpOpts, Operation, check_fd};
-use crate::completion::OpCallback;
+use super::{Args, Kind, OpOpts, Operation};
 use crate::error::Errno;
 use crate::ring::Ring;
+use crate::ring::completion::OpCallback;
+use crate::ring::operation::check_fd;
 
 /// With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 /// is then how many were cancelled.

@@ -3,8 +3,10 @@
 
 use io_uring::{opcode, squeue::Entry, types::Fd};
 
-use super::{Args, Operation, check_buf, check_fd};
+use super::{Args, Operation};
 use crate::error::Errno;
+use crate::ring::operation::check_buf;
+use crate::ring::operation::check_fd;
 
 /// `read` into registered buffer `buf_index`; `buf..buf+len` must lie inside it.
 pub struct ReadFixed {

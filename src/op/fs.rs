@@ -3,8 +3,9 @@
 
 use io_uring::{opcode, squeue::Entry, types, types::Fd};
 
-use super::{Args, Operation, check_fd};
+use super::{Args, Operation};
 use crate::error::Errno;
+use crate::ring::operation::check_fd;
 
 /// With `ar_op_fsync`: flush data only, like `fdatasync(2)`.
 pub const AR_FSYNC_DATASYNC: u32 = 1 << 0;

@@ -7,9 +7,11 @@
 
 use io_uring::{opcode, squeue::Entry, types::Fd};
 
-use super::{Args, GroupUse, Kind, Operation, check_buf, check_fd};
-use crate::buf::BufGroup;
+use super::{Args, GroupUse, Kind, Operation};
 use crate::error::Errno;
+use crate::ring::buf::BufGroup;
+use crate::ring::operation::check_buf;
+use crate::ring::operation::check_fd;
 
 /// `socket(2)`; the result is the new fd.
 pub struct Socket {

@@ -5,8 +5,10 @@
 
 use io_uring::{opcode, squeue::Entry, types::Fd};
 
-use super::{Args, Operation, check_buf, check_fd};
+use super::{Args, Operation};
 use crate::error::Errno;
+use crate::ring::operation::check_buf;
+use crate::ring::operation::check_fd;
 
 /// The kernel's limit on iovecs per call (`UIO_MAXIOV`).
 const IOV_MAX: usize = 1024;

@@ -2,9 +2,9 @@
 
 use io_uring::{opcode, squeue::Entry, types};
 
-use super::record::timespec_from_ns;
 use super::{Args, Kind, Operation};
 use crate::error::Errno;
+use crate::ring::record::timespec_from_ns;
 
 /// A relative timer of `ns` nanoseconds. Completes with 0 when it fires and with
 /// `-ECANCELED` when cancelled.

@@ -25,14 +25,14 @@ impl Ring {
         // SAFETY: the caller guarantees `count` iovecs at `iovs`.
         let iovs = unsafe { std::slice::from_raw_parts(iovs, count as usize) };
         // SAFETY: the caller keeps the memory valid while registered.
-        unsafe { self.uring.submitter().register_buffers(iovs) }?;
+        unsafe { self.kernel.register_buffers(iovs) }?;
         Ok(())
     }
 
     /// Unregisters the buffers; `-ENXIO` when none are registered.
     pub fn unregister_buffers(&self) -> Result<(), Errno> {
         let _claim = self.owner.claim()?;
-        self.uring.submitter().unregister_buffers()?;
+        self.kernel.unregister_buffers()?;
         Ok(())
     }
 
@@ -49,7 +49,7 @@ impl Ring {
         let _claim = self.owner.claim()?;
         // SAFETY: the caller guarantees `count` ints at `fds`.
         let fds = unsafe { std::slice::from_raw_parts(fds, count as usize) };
-        self.uring.submitter().register_files(fds)?;
+        self.kernel.register_files(fds)?;
         Ok(())
     }
 
@@ -66,13 +66,13 @@ impl Ring {
         let _claim = self.owner.claim()?;
         // SAFETY: the caller guarantees `count` ints at `fds`.
         let fds = unsafe { std::slice::from_raw_parts(fds, count as usize) };
-        Ok(self.uring.submitter().register_files_update(offset, fds)? as u32)
+        self.kernel.update_files(offset, fds)
     }
 
     /// Unregisters the files; `-ENXIO` when none are registered.
     pub fn unregister_files(&self) -> Result<(), Errno> {
         let _claim = self.owner.claim()?;
-        self.uring.submitter().unregister_files()?;
+        self.kernel.unregister_files()?;
         Ok(())
     }
 }

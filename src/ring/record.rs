@@ -4,9 +4,9 @@ use std::ffi::CStr;
 
 use io_uring::types::Timespec;
 
-use crate::completion::AR_COMPLETION_DEADLINE;
 use crate::error::Errno;
-use crate::op::Kind;
+use crate::ring::Kind;
+use crate::ring::completion::AR_COMPLETION_DEADLINE;
 
 /// Copies of what the kernel reads after submission, owned by the operation until its final
 /// completion. Buffers keep their capacity when a record is reused, and start with room
@@ -80,7 +80,7 @@ unsafe impl Send for Args {}
 /// operation never writes to its record.
 pub(crate) struct Record {
     /// The buffer group the operation receives into, or NULL.
-    pub(crate) group: *mut crate::buf::BufGroup,
+    pub(crate) group: *mut crate::ring::buf::BufGroup,
     /// The operation's own final CQE, saved while `outstanding` is still non-zero.
     pub(crate) res: i32,
     /// The fd of a group receive (for cancel-by-fd while parked) or of a zero-copy send

@@ -15,7 +15,7 @@ use std::mem::ManuallyDrop;
 
 use io_uring::{opcode, types};
 
-use crate::op::Kind;
+use crate::ring::Kind;
 use crate::ring::{INTERNAL_CANCEL, Pending, Ring};
 
 /// How long teardown lets the kernel release zero-copy buffers before it aborts their
@@ -86,19 +86,14 @@ impl Ring {
             }
             st.flush_backlog(self.inflight());
             st.sync_sq();
-            let args = types::SubmitArgs::new().timespec(&idle);
-            match self.uring.submitter().submit_with_args(1, &args) {
-                Ok(_) => {}
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY | libc::EAGAIN)) => {}
-                Err(e) => {
-                    eprintln!(
-                        "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
-                    );
-                    return false;
-                }
+            if let Err(e) = self.kernel.wait_timeout(1, &idle) {
+                eprintln!(
+                    "libasyncring: teardown cannot drain the ring ({e}); leaking its memory instead of freeing it while the kernel may use it"
+                );
+                return false;
             }
         }
-        let _ = self.uring.submitter().unregister_eventfd();
+        self.kernel.unregister_eventfd();
         // Groups the user has not freed outlive the ring: unregister them and leave their
         // memory to ar_bufgroup_free.
         // SAFETY: we hold the claim; every callback has returned.
@@ -106,7 +101,7 @@ impl Ring {
         for g in st.groups.drain(..) {
             // SAFETY: registered groups are alive.
             let group = unsafe { &*g };
-            let _ = self.uring.submitter().unregister_buf_ring(group.bgid);
+            self.kernel.unregister_buf_ring(group.bgid);
             group.set_orphaned();
         }
         true

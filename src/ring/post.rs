@@ -12,8 +12,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::completion::PostFn;
 use crate::error::Errno;
+use crate::ring::completion::PostFn;
 
 /// One posted call. The pointer travels between threads as an integer: the poster vouches
 /// that it may be used on the ring's thread.

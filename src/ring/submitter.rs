@@ -60,7 +60,7 @@ unsafe impl Send for RingRef {}
 impl Ring {
     /// Starts the submitter thread. The ring must be at its final (boxed) address.
     pub(crate) fn start_submitter(&self) -> Result<(), Errno> {
-        let Some(s) = &self.submitter else { return Ok(()) };
+        let Some(s) = self.driver.submitter() else { return Ok(()) };
         let ring = RingRef(self);
         let handle = std::thread::Builder::new()
             .name("asyncring-submit".into())
@@ -77,14 +77,14 @@ impl Ring {
     /// Asks the submitter thread (if any) to enter the kernel.
     #[inline]
     pub(crate) fn kick(&self) {
-        if let Some(s) = &self.submitter {
+        if let Some(s) = self.driver.submitter() {
             s.kick();
         }
     }
 
     /// Stops and joins the submitter thread (teardown).
     pub(crate) fn stop_submitter(&self) {
-        let Some(s) = &self.submitter else { return };
+        let Some(s) = self.driver.submitter() else { return };
         s.stop.store(true, Ordering::Release);
         s.signal();
         if let Some(h) = s.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -93,7 +93,7 @@ impl Ring {
     }
 
     fn submitter_main(&self) {
-        let Some(s) = &self.submitter else { return };
+        let Some(s) = self.driver.submitter() else { return };
         loop {
             let mut count = 0u64;
             // SAFETY: reads 8 bytes into a live u64. Blocks until kicked. Completions of

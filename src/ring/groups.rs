@@ -2,8 +2,8 @@
 //! buffers (which may re-arm parked receives), and freeing a group that operations still
 //! use (they are cancelled, and the memory is released after their final completions).
 
-use crate::buf::BufGroup;
 use crate::error::Errno;
+use crate::ring::buf::BufGroup;
 use crate::ring::{Pending, Ring, TAG_INTERNAL, TAG_OWNED};
 
 impl Ring {
@@ -26,7 +26,7 @@ impl Ring {
         st.groups.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         // SAFETY: the ring memory stays mapped until `destroy_group` or `drop_orphan`, which
         // unregister first (or run after the ring, and so the registration, is gone).
-        unsafe { self.uring.submitter().register_buf_ring_with_flags(group.ring_addr(), count as u16, bgid, 0) }?;
+        unsafe { self.kernel.register_buf_ring(group.ring_addr(), count as u16, bgid) }?;
         let ptr = Box::into_raw(group);
         st.groups.push(ptr);
         Ok(ptr)
@@ -94,7 +94,7 @@ impl Ring {
         let st = unsafe { self.state() };
         st.groups.retain(|&g| !std::ptr::eq(g, group));
         // SAFETY: `group` is alive until the Box drop below.
-        let _ = self.uring.submitter().unregister_buf_ring(unsafe { &*group }.bgid);
+        self.kernel.unregister_buf_ring(unsafe { &*group }.bgid);
         // SAFETY: made by Box::into_raw in `new_group`; unregistered, unused, and removed
         // from the ring's list, so nothing refers to it any more.
         drop(unsafe { Box::from_raw(group) });

@@ -24,7 +24,7 @@
 use std::ffi::c_void;
 
 use super::record::Record;
-use crate::completion::OpCallback;
+use crate::ring::completion::OpCallback;
 
 const PAGE_SHIFT: u32 = 6;
 const PAGE_SIZE: usize = 1 << PAGE_SHIFT;

@@ -10,10 +10,10 @@
 
 use io_uring::{opcode, squeue, types};
 
-use crate::buf::BufGroup;
-use crate::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion};
-use crate::op::Step;
-use crate::op::table::split_id;
+use crate::ring::buf::BufGroup;
+use crate::ring::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion};
+use crate::ring::kind::Step;
+use crate::ring::table::split_id;
 use crate::ring::{
     INTERNAL_CANCEL, INTERNAL_RETRY_TIMER, INTERNAL_TIMER_REMOVE, INTERNAL_WAKE, Pending, Ring, State, TAG_DEADLINE,
     TAG_INTERNAL, TAG_OWNED, id_of,
@@ -39,7 +39,7 @@ enum Outcome {
     Finish,
 }
 
-type Callback = (*mut std::ffi::c_void, crate::completion::OpCallback);
+type Callback = (*mut std::ffi::c_void, crate::ring::completion::OpCallback);
 
 impl Ring {
     /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
@@ -149,7 +149,7 @@ impl Ring {
                     // it there: the kernel just got there first.
                     rec.res = -libc::ECANCELED;
                     note_cancel_hit(st, canceller);
-                } else if kind == crate::op::Kind::Cancel
+                } else if kind == crate::ring::Kind::Cancel
                     && res == -libc::ENOENT
                     && !closing
                     && self.retry_cancel(st, id, target)
@@ -423,7 +423,7 @@ fn note_cancel_hit(st: &mut State, canceller: i64) {
         return;
     }
     if let Some(c) = st.table.get_mut(canceller) {
-        if c.kind == crate::op::Kind::Cancel {
+        if c.kind == crate::ring::Kind::Cancel {
             c.ended_target = true;
         }
     }

@@ -60,7 +60,7 @@ impl State {
             // SAFETY: as in `push_one`; there is room.
             unsafe { self.sq.push(entry) };
             self.sq_ops += 1;
-            if self.sqpoll {
+            if self.publish_each_push {
                 self.sq.publish();
             }
         } else {
@@ -80,7 +80,7 @@ impl State {
                 // SAFETY: as in `push_one`; there is room for all of them.
                 unsafe { self.sq.push(p.entry.clone()) };
             }
-            if self.sqpoll {
+            if self.publish_each_push {
                 self.sq.publish();
             }
             self.sq_ops += ops;
@@ -107,7 +107,7 @@ impl State {
                 unsafe { self.sq.push(p.entry.clone()) };
             }
             self.sq_ops += ops;
-            if self.sqpoll {
+            if self.publish_each_push {
                 self.sq.publish();
             }
         } else {
@@ -168,7 +168,7 @@ impl State {
                 self.draining = true;
             }
         }
-        if self.sqpoll {
+        if self.publish_each_push {
             self.sq.publish();
         }
         self.reopen_lane();

@@ -1,0 +1,56 @@
+//! The threading seam: how a ring's submissions reach the kernel and how `run` waits,
+//! chosen once when the ring is created (docs/DESIGN.md, "Threading").
+
+use super::submitter::Submitter;
+use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE};
+use crate::error::Errno;
+
+pub(crate) enum Driver {
+    /// The thread using the ring enters the kernel itself (default rings).
+    Inline,
+    /// `AR_RING_SINGLE_THREAD` (`IORING_SETUP_DEFER_TASKRUN`): like `Inline`, but the kernel
+    /// posts completions only when this thread enters with GETEVENTS, and signals the
+    /// notification fd once when it queues the work and again when it posts it.
+    DeferTaskrun,
+    /// `AR_RING_SQPOLL`: the kernel's polling thread consumes the submission queue, so every
+    /// push publishes the tail at once, and entering is only needed to wake it or to wait.
+    SqPoll,
+    /// `AR_RING_THREADSAFE`: a ring-owned thread does every `io_uring_enter`, so no request
+    /// belongs to a short-lived thread; queueing threads kick it, `run` reaps and polls.
+    Submitter(Submitter),
+}
+
+impl Driver {
+    /// The driver for `AR_RING_*` flags (already validated: at most one of these applies;
+    /// a thread-safe ring wins over the others).
+    pub(crate) fn for_flags(flags: u32) -> Result<Driver, Errno> {
+        Ok(if flags & AR_RING_THREADSAFE != 0 {
+            Driver::Submitter(Submitter::new()?)
+        } else if flags & AR_RING_SQPOLL != 0 {
+            Driver::SqPoll
+        } else if flags & AR_RING_SINGLE_THREAD != 0 {
+            Driver::DeferTaskrun
+        } else {
+            Driver::Inline
+        })
+    }
+
+    /// Every push must take the careful path: publish at once, or kick the submitter.
+    pub(crate) fn careful(&self) -> bool {
+        matches!(self, Driver::SqPoll | Driver::Submitter(_))
+    }
+
+    /// Pushes publish the submission queue's tail at once (the kernel polls it).
+    pub(crate) fn publishes_each_push(&self) -> bool {
+        matches!(self, Driver::SqPoll)
+    }
+
+    /// The submitter thread of a thread-safe ring.
+    #[inline]
+    pub(crate) fn submitter(&self) -> Option<&Submitter> {
+        match self {
+            Driver::Submitter(s) => Some(s),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Running the ring: handing queued work to the kernel (`submit`), waiting, and the loop
+//! that delivers completions and posted work (`deliver`), for each `RunMode` and driver.
+
+use std::ffi::c_void;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+
+use io_uring::{opcode, types};
+
+use super::completion::PostFn;
+use super::driver::Driver;
+use super::{INTERNAL_WAKE, Pending, Ring, RunMode, State, TAG_DEADLINE, TAG_INTERNAL};
+use crate::error::Errno;
+
+impl Ring {
+    /// Hands every queued operation to the kernel. Returns how many operations it took.
+    pub fn submit(&self) -> Result<u32, Errno> {
+        let _claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        unsafe { self.state() }.chain_open = false;
+        self.submit_inner(false)
+    }
+
+    /// Delivers completions; see [`RunMode`]. Returns how many callbacks ran (completions
+    /// and posted functions). Refused with `-EBUSY` from inside a callback.
+    pub fn run(&self, mode: RunMode) -> Result<u32, Errno> {
+        let claim = self.owner.claim()?;
+        // SAFETY: we hold the claim; no other borrow of the state is live.
+        let st = unsafe { self.state() };
+        if st.running || claim.nested() {
+            return Err(Errno::EBUSY);
+        }
+        st.running = true;
+        st.chain_open = false;
+        if self.driver.submitter().is_some() {
+            // Other threads may queue while this one waits: hold the claim only per step.
+            drop(claim);
+            let result = self.run_threadsafe(mode);
+            let _claim = self.owner.claim()?;
+            // SAFETY: we hold the claim again; no other borrow is live.
+            unsafe { self.state() }.running = false;
+            return result;
+        }
+        let result = match mode {
+            RunMode::NoWait => self.run_nowait(),
+            RunMode::Once => self.run_once(),
+            RunMode::UntilDone => self.run_until_done(),
+        };
+        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
+        let backlog = !unsafe { self.state() }.backlog.is_empty();
+        if mode == RunMode::NoWait || backlog {
+            // A host loop waits on the notification fd next: what the callbacks queued (or a
+            // drain released) must be in the kernel by then, or nothing would ever wake it.
+            let _ = self.submit_inner(false);
+        }
+        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
+        unsafe { self.state() }.running = false;
+        result
+    }
+
+    /// Queues `func(userdata)` to run inside a later `run` on the ring's thread, and wakes
+    /// the ring. Callable from any thread.
+    ///
+    /// # Safety
+    ///
+    /// `func` may be called with `userdata` on the thread that runs the ring, once, from a
+    /// later `run` (or teardown): whatever `userdata` points at stays valid until then.
+    pub unsafe fn post(&self, userdata: *mut c_void, func: PostFn) -> Result<(), Errno> {
+        self.posts.post(userdata, func)
+    }
+
+    /// `run` for a thread-safe ring: reap under the claim, wait in `poll(2)` without it,
+    /// and never enter the kernel from this (possibly short-lived) thread.
+    fn run_threadsafe(&self, mode: RunMode) -> Result<u32, Errno> {
+        let mut total = 0u32;
+        loop {
+            // Drain before reaping: a completion posted afterwards signals the fd again.
+            self.drain_notify();
+            let n = {
+                let _claim = self.owner.claim()?;
+                self.deliver()?
+            };
+            total = total.saturating_add(n);
+            let idle = self.inflight() == 0 && !self.posts.is_pending();
+            match mode {
+                RunMode::NoWait => return Ok(total),
+                RunMode::Once if total > 0 || idle => return Ok(total),
+                RunMode::UntilDone if idle => return Ok(total),
+                _ => {}
+            }
+            let mut pfd = libc::pollfd { fd: self.notify.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd.
+            if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
+                let e = Errno::last();
+                if e != Errno::EINTR || total > 0 {
+                    return if total > 0 { Ok(total) } else { Err(e) };
+                }
+                return Err(Errno::EINTR);
+            }
+        }
+    }
+
+    /// The submitter thread's work: move the backlog into the submission queue and enter
+    /// the kernel, under the claim (only this thread enters; SQ access stays serialised).
+    pub(crate) fn submit_as_submitter(&self) -> Result<(), Errno> {
+        let _claim = self.owner.claim()?;
+        loop {
+            // SAFETY: we hold the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            st.flush_backlog(self.inflight());
+            let more = !st.backlog.is_empty();
+            st.sync_sq();
+            let sq_len = st.sq.pending();
+            if sq_len == 0 && !st.sq.cq_overflow() {
+                return Ok(());
+            }
+            match self.enter(st, sq_len, false) {
+                Ok(n) => {
+                    st.sq_ops = 0;
+                    if !more || n == 0 {
+                        return Ok(());
+                    }
+                }
+                Err(e) => match e {
+                    Errno::EINTR => {}
+                    // The host reaps, and kicks again while a backlog remains.
+                    Errno::EBUSY | Errno::EAGAIN => return Ok(()),
+                    e => return Err(e),
+                },
+            }
+        }
+    }
+
+    fn run_nowait(&self) -> Result<u32, Errno> {
+        // Drain before reaping: a completion posted after the drain signals the fd again,
+        // so the host never misses one (at worst it wakes once for nothing).
+        self.drain_notify();
+        self.submit_inner(false)?;
+        if matches!(self.driver, Driver::DeferTaskrun) {
+            // With DEFER_TASKRUN the kernel signals the eventfd when it queues deferred work
+            // and again when our enter runs it and posts CQEs. Drain that second signal too,
+            // or the host would wake once per batch for nothing; IORING_SQ_TASKRUN (set
+            // before the kernel signals) tells us if new work arrived in between.
+            loop {
+                self.drain_notify();
+                // SAFETY: we hold the claim; no other borrow is live.
+                if !unsafe { self.state() }.sq.taskrun() {
+                    break;
+                }
+                self.submit_inner(false)?;
+            }
+        }
+        self.deliver()
+    }
+
+    #[inline(always)]
+    fn run_once(&self) -> Result<u32, Errno> {
+        loop {
+            // SAFETY: we hold the claim (taken by `run`); no other borrow is live.
+            let st = unsafe { self.state() };
+            let ready = !st.ready.is_empty() || self.posts.is_pending() || self.cq_has_entries();
+            if self.inflight() == 0 && !ready {
+                // Nothing could ever complete: do not block forever.
+                self.submit_inner(false)?;
+                return self.deliver();
+            }
+            self.submit_inner(!ready)?;
+            let n = self.deliver()?;
+            if n > 0 {
+                return Ok(n);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn run_until_done(&self) -> Result<u32, Errno> {
+        let mut total = 0u32;
+        while self.inflight() > 0 || self.posts.is_pending() {
+            match self.run_once() {
+                Ok(n) => total = total.saturating_add(n),
+                Err(e) if total > 0 && e == Errno::EINTR => return Ok(total),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
+    fn cq_has_entries(&self) -> bool {
+        self.cq.has_entries()
+    }
+
+    /// One `io_uring_enter` for `to_submit` published SQEs, waiting for a completion with
+    /// `wait`: our own call, or the crate's on an SQPOLL ring (it knows the wake-up protocol
+    /// of the kernel's polling thread).
+    #[inline]
+    fn enter(&self, st: &mut State, to_submit: u32, wait: bool) -> Result<u32, Errno> {
+        self.kernel.enter(&st.sq, to_submit, wait)
+    }
+
+    /// Empties the notification eventfd so a level-triggered host loop does not spin.
+    fn drain_notify(&self) {
+        if !self.notify_registered.load(Ordering::Relaxed) {
+            // Nobody watches it, and the kernel does not signal it.
+            return;
+        }
+        let mut count = 0u64;
+        // SAFETY: reads 8 bytes into a live u64 from our non-blocking eventfd.
+        unsafe { libc::read(self.notify.as_raw_fd(), (&raw mut count).cast(), 8) };
+    }
+
+    /// Keeps a read armed on the post wake-up eventfd.
+    pub(crate) fn arm_wake(&self) {
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        let st = unsafe { self.state() };
+        if st.wake_armed || st.closing {
+            return;
+        }
+        let entry = opcode::Read::new(types::Fd(self.posts.wake_fd()), self.wake_buf.get().cast(), 8)
+            .offset(u64::MAX)
+            .build()
+            .user_data(INTERNAL_WAKE);
+        st.wake_armed = true;
+        st.internal_inflight += 1;
+        st.push_internal(&[Pending::new(entry)]);
+        self.kick();
+    }
+
+    /// Moves the backlog into the submission queue and enters the kernel as needed; with
+    /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
+    #[inline(always)]
+    pub(crate) fn submit_inner(&self, wait_one: bool) -> Result<u32, Errno> {
+        if self.driver.submitter().is_some() {
+            // Only the submitter thread enters the kernel; hand it what is queued.
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            let queued = st.sq_ops
+                + st.backlog.iter().filter(|p| p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0).count()
+                    as u32;
+            self.kick();
+            return Ok(queued);
+        }
+        let handed = self.submit_entering(wait_one);
+        // The kernel consumed entries: the lane may widen.
+        // SAFETY: the caller holds the claim; no other borrow is live.
+        unsafe { self.state() }.reopen_lane();
+        handed
+    }
+
+    /// `submit_inner` for a ring whose own thread enters the kernel.
+    #[inline(always)]
+    fn submit_entering(&self, wait_one: bool) -> Result<u32, Errno> {
+        let mut handed = 0u32;
+        loop {
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            st.flush_backlog(self.inflight());
+            let backlog_left = !st.backlog.is_empty();
+            // Never block while SQEs still wait in the backlog: one of them may be what
+            // the operations already in the kernel are waiting for.
+            let wait = wait_one && !backlog_left;
+            st.sync_sq();
+            let sq_len = st.sq.pending();
+            if !wait && sq_len == 0 && !st.sq.flags_need_enter() {
+                return Ok(handed);
+            }
+            match self.enter(st, sq_len, wait) {
+                Ok(n) => {
+                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
+                    st.sq_ops -= ops;
+                    handed += ops;
+                    if wait || !backlog_left || n == 0 {
+                        return Ok(handed);
+                    }
+                }
+                Err(e) => match e {
+                    Errno::EINTR if wait => return Err(Errno::EINTR),
+                    Errno::EINTR => {}
+                    // The completion queue is overflowing (EBUSY) or the kernel is short of
+                    // memory (EAGAIN): nothing is lost, the caller reaps and we retry later.
+                    Errno::EBUSY | Errno::EAGAIN => return Ok(handed),
+                    e => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
+    pub(crate) fn deliver(&self) -> Result<u32, Errno> {
+        let mut delivered = 0u32;
+        loop {
+            // Operations finished without a CQE (never submitted).
+            // SAFETY: the caller holds the claim; the borrow ends before any callback.
+            while let Some(id) = unsafe { self.state() }.ready.pop() {
+                delivered += self.finish(id);
+            }
+            // `pop` frees each CQE's slot before its callback runs.
+            while let Some((user_data, res, flags)) = self.cq.pop() {
+                delivered += self.settle(user_data, res, flags);
+            }
+            // SAFETY: the caller holds the claim; no other borrow is live.
+            let st = unsafe { self.state() };
+            if !st.ready.is_empty() {
+                // Callbacks made more ready.
+                continue;
+            }
+            if !st.sq.cq_overflow() {
+                break;
+            }
+            if self.driver.submitter().is_some() {
+                // The submitter thread's enter flushes the overflow list.
+                self.kick();
+                break;
+            }
+            // Completions wait in the kernel's overflow list (NODROP): an enter with
+            // GETEVENTS moves them into the now-empty completion queue.
+            match self.enter(st, 0, false) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        delivered += self.run_posted();
+        // SAFETY: the caller holds the claim; the callbacks above have returned.
+        if self.driver.submitter().is_some() && !unsafe { self.state() }.backlog.is_empty() {
+            self.kick();
+        }
+        Ok(delivered)
+    }
+
+    #[inline]
+    fn run_posted(&self) -> u32 {
+        if !self.posts.is_pending() { 0 } else { self.run_posted_slow() }
+    }
+
+    #[cold]
+    fn run_posted_slow(&self) -> u32 {
+        let mut posted = {
+            // SAFETY: the caller holds the claim; the borrow ends before any callback.
+            let st = unsafe { self.state() };
+            std::mem::take(&mut st.posted)
+        };
+        self.posts.take(&mut posted);
+        let n = posted.len() as u32;
+        for p in posted.drain(..) {
+            // SAFETY: the poster's contract.
+            unsafe { p.run() };
+        }
+        // SAFETY: as above; give the (empty) vector back so its capacity is reused.
+        unsafe { self.state() }.posted = posted;
+        n
+    }
+}
