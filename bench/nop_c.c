@@ -1,12 +1,14 @@
 /* NOP round trip through the C API: queue BATCH nops, run until they are delivered (one
  * io_uring_enter per batch), count them in the callback. Prints ns per operation.
- *   nop_c BATCH OPS [threadsafe]   (threadsafe: an AR_RING_THREADSAFE ring, whose own
- *                                   thread enters the kernel) */
+ *   nop_c BATCH OPS [threadsafe|threadsafe-sqpoll]
+ *     threadsafe: an AR_RING_THREADSAFE ring, whose own thread enters the kernel;
+ *     threadsafe-sqpoll: AR_RING_THREADSAFE | AR_RING_SQPOLL, whose kernel thread submits */
 #define _GNU_SOURCE
 #include <asyncring.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static unsigned long delivered;
@@ -23,6 +25,7 @@ int main(int argc, char **argv) {
     ar_ring_config_default(&config);
     config.sq_entries = batch < 256 ? 256 : (uint32_t)batch;
     if (argc > 3 && strcmp(argv[3], "threadsafe") == 0) config.flags = AR_RING_THREADSAFE;
+    if (argc > 3 && strcmp(argv[3], "threadsafe-sqpoll") == 0) config.flags = AR_RING_THREADSAFE | AR_RING_SQPOLL;
     ar_ring *ring;
     if (ar_ring_new(&config, &ring) < 0) return 1;
     struct timespec t0, t1;
@@ -34,7 +37,14 @@ int main(int argc, char **argv) {
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-    printf("RESULT ns_per_op=%.2f ops=%lu\n", ns / (double)delivered, delivered);
+    /* CPU of every thread of the process: a submitter thread's, and the kernel's SQPOLL
+     * thread's (an io thread of this process), not just the caller's. */
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+                 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+    printf("RESULT ns_per_op=%.2f cpu_ns_per_op=%.2f ops=%lu\n", ns / (double)delivered, cpu / (double)delivered,
+           delivered);
     ar_ring_free(ring);
     return 0;
 }

@@ -13,8 +13,13 @@ pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 /// Any thread may queue operations, and every `io_uring_enter` happens on a thread the ring
 /// owns for its whole life: what hosts with elastic thread pools (libdispatch, Swift's
 /// global executor) need, since the kernel cancels requests whose submitting thread exits.
-/// Completions are still delivered by `ar_ring_run` on the host's thread, which then waits
-/// with `poll(2)` on the notification fd. Cannot be combined with the other flags.
+/// Completions are still delivered by `ar_ring_run` on the host's thread. Two ways to do it:
+/// alone, a ring-owned submitter thread does every `io_uring_enter` (queueing threads hand
+/// it their work; `ar_ring_run` waits with `poll(2)` on the notification fd); with
+/// `AR_RING_SQPOLL` too, the kernel's polling thread submits, so there is no hand-off at all
+/// (queueing threads publish and, if it sleeps, wake it; `ar_ring_run` waits in the
+/// kernel), at the price of that kernel thread's polling (`sqpoll_idle_ms`). Cannot be
+/// combined with `AR_RING_SINGLE_THREAD`.
 pub const AR_RING_THREADSAFE: u32 = 1 << 2;
 
 /// Every flag this version knows; any other bit is rejected with `-EINVAL`.
@@ -57,7 +62,7 @@ impl RingConfig {
         if self.reserved.iter().any(|&r| r != 0) || self.flags & !KNOWN_RING_FLAGS != 0 {
             return Err(Errno::EINVAL);
         }
-        if self.flags & AR_RING_THREADSAFE != 0 && self.flags != AR_RING_THREADSAFE {
+        if self.flags & AR_RING_THREADSAFE != 0 && self.flags & AR_RING_SINGLE_THREAD != 0 {
             return Err(Errno::EINVAL);
         }
         let sq = if self.sq_entries == 0 { DEFAULT_SQ_ENTRIES } else { self.sq_entries };
@@ -73,6 +78,12 @@ impl RingConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_threadsafe_ring_may_poll_but_not_be_single_issuer() {
+        let ok = RingConfig { flags: AR_RING_THREADSAFE | AR_RING_SQPOLL, ..RingConfig::new() };
+        assert!(ok.resolved().is_ok());
+    }
 
     #[test]
     fn zero_config_means_defaults() {

@@ -8,7 +8,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use asyncring::{AR_RING_THREADSAFE, Completion, Errno, RingConfig, RunMode, op};
+use asyncring::{AR_RING_SQPOLL, AR_RING_THREADSAFE, Completion, Errno, RingConfig, RunMode, op};
+
+/// Both ways to be thread-safe: a submitter thread, or the kernel's SQPOLL thread.
+const MODES: [u32; 2] = [AR_RING_THREADSAFE, AR_RING_THREADSAFE | AR_RING_SQPOLL];
 use common::{Log, record, ring_with};
 
 fn pipe() -> (OwnedFd, OwnedFd) {
@@ -57,8 +60,10 @@ fn read_queued_by_exited_thread(flags: u32, submit_from_thread: bool) -> Option<
 
 #[test]
 fn operation_outlives_the_thread_that_queued_it() {
-    let Some(res) = read_queued_by_exited_thread(AR_RING_THREADSAFE, true) else { return };
-    assert_eq!(res, 4, "the read completes normally after its queueing thread exited");
+    for flags in MODES {
+        let Some(res) = read_queued_by_exited_thread(flags, true) else { return };
+        assert_eq!(res, 4, "flags {flags:#x}: the read completes normally after its queueing thread exited");
+    }
 }
 
 #[test]
@@ -79,7 +84,13 @@ unsafe extern "C" fn count(_: *mut c_void, c: *const Completion) {
 
 #[test]
 fn many_threads_queue_while_the_host_runs() {
-    let Some(r) = ring_with(RingConfig { flags: AR_RING_THREADSAFE, sq_entries: 32, ..RingConfig::default() }) else {
+    for flags in MODES {
+        many_threads_queue_while_the_host_runs_on(flags);
+    }
+}
+
+fn many_threads_queue_while_the_host_runs_on(flags: u32) {
+    let Some(r) = ring_with(RingConfig { flags, sq_entries: 32, ..RingConfig::default() }) else {
         return;
     };
     DONE.store(0, Ordering::Relaxed);
@@ -115,7 +126,13 @@ fn many_threads_queue_while_the_host_runs() {
 
 #[test]
 fn second_runner_is_refused_but_queueing_threads_are_not() {
-    let Some(r) = ring_with(RingConfig { flags: AR_RING_THREADSAFE, ..RingConfig::new() }) else { return };
+    for flags in MODES {
+        second_runner_is_refused_on(flags);
+    }
+}
+
+fn second_runner_is_refused_on(flags: u32) {
+    let Some(r) = ring_with(RingConfig { flags, ..RingConfig::new() }) else { return };
     let mut log = Log::default();
     let ud = log.ud() as usize;
     // SAFETY: the log outlives the run.
@@ -141,7 +158,13 @@ fn second_runner_is_refused_but_queueing_threads_are_not() {
 
 #[test]
 fn teardown_with_operations_from_other_threads() {
-    let Some(r) = ring_with(RingConfig { flags: AR_RING_THREADSAFE, ..RingConfig::new() }) else { return };
+    for flags in MODES {
+        teardown_with_operations_from_other_threads_on(flags);
+    }
+}
+
+fn teardown_with_operations_from_other_threads_on(flags: u32) {
+    let Some(r) = ring_with(RingConfig { flags, ..RingConfig::new() }) else { return };
     let (rd, _wr) = pipe();
     let mut bufs = [[0u8; 8]; 16];
     let mut log = Log::default();

@@ -22,9 +22,11 @@ use crate::error::Errno;
 const IORING_OFF_SQ_RING: i64 = 0;
 const IORING_OFF_CQ_RING: i64 = 0x800_0000;
 const IORING_OFF_SQES: i64 = 0x1000_0000;
+const IORING_SQ_NEED_WAKEUP: u32 = 1 << 0;
 const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
+const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
 const IORING_FEAT_SINGLE_MMAP: u32 = 1 << 0;
 
 /// `struct io_sqring_offsets` (uapi).
@@ -291,6 +293,11 @@ impl SubmissionRing {
         self.flags() & (IORING_SQ_CQ_OVERFLOW | IORING_SQ_TASKRUN) != 0
     }
 
+    /// The kernel's SQ flags word, for `SqPoller` (it lives as long as the mapping).
+    pub(crate) fn poller(&self) -> SqPoller {
+        SqPoller { fd: self.fd, kflags: self.kflags }
+    }
+
     /// Deferred task work waits for an enter with GETEVENTS.
     #[inline]
     pub(crate) fn taskrun(&self) -> bool {
@@ -369,5 +376,42 @@ impl CompletionRing {
         let tail = unsafe { &*self.ktail }.load(Ordering::Acquire);
         self.tail.set(tail);
         self.head.get() != tail
+    }
+}
+
+/// What any thread needs to wake an SQPOLL ring's polling thread and to wait for
+/// completions: the ring's fd and its SQ flags word. Valid while the queue mapping lives
+/// (the `Kernel` that holds it is dropped with the ring).
+pub(crate) struct SqPoller {
+    fd: i32,
+    kflags: *const AtomicU32,
+}
+
+// SAFETY: the flags word is only read atomically; the fd is only passed to io_uring_enter.
+unsafe impl Send for SqPoller {}
+// SAFETY: as above.
+unsafe impl Sync for SqPoller {}
+
+impl SqPoller {
+    /// If the kernel's polling thread went to sleep, wakes it to read what was published.
+    /// Waking the poller submits nothing on the caller's behalf, so no request comes to
+    /// belong to the caller.
+    #[inline]
+    pub(crate) fn wake(&self) {
+        // The tail store must be visible before we read the flag the poller sets just before
+        // it sleeps (it re-checks the tail after setting it): a full fence, as liburing's
+        // sq_ring_needs_enter has.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        // SAFETY: a live mapping.
+        if unsafe { &*self.kflags }.load(Ordering::Acquire) & IORING_SQ_NEED_WAKEUP != 0 {
+            io_uring_enter(self.fd, 0, 0, IORING_ENTER_SQ_WAKEUP);
+        }
+    }
+
+    /// Waits in the kernel until the completion queue holds an entry (or a signal arrives),
+    /// submitting nothing: any thread may wait so, without the ring's claim.
+    pub(crate) fn wait_for_completion(&self) -> Result<(), Errno> {
+        let n = io_uring_enter(self.fd, 0, 1, IORING_ENTER_GETEVENTS);
+        if n < 0 { Err(Errno(-n as i32)) } else { Ok(()) }
     }
 }

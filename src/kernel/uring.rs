@@ -10,7 +10,7 @@
 use io_uring::{IoUring, types};
 
 use super::probe;
-use super::rings::{self, CompletionRing, SubmissionRing};
+use super::rings::{self, CompletionRing, SqPoller, SubmissionRing};
 use crate::config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, RingConfig};
 use crate::error::Errno;
 
@@ -18,6 +18,8 @@ use crate::error::Errno;
 pub(crate) struct Kernel {
     uring: IoUring,
     sqpoll: bool,
+    /// Wakes the SQPOLL thread and waits for completions, from any thread.
+    pub(crate) poller: SqPoller,
 }
 
 impl Kernel {
@@ -46,7 +48,8 @@ impl Kernel {
         // fails here, cleanly, instead of leaving a ring that cannot deliver.
         probe::check_usable(&uring)?;
         let (sq, cq) = rings::map(&uring)?;
-        Ok((Kernel { uring, sqpoll }, sq, cq))
+        let poller = sq.poller();
+        Ok((Kernel { uring, sqpoll, poller }, sq, cq))
     }
 
     /// `io_uring_enter` for `to_submit` published entries, waiting for one completion with

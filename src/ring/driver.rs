@@ -18,13 +18,19 @@ pub(crate) enum Driver {
     /// `AR_RING_THREADSAFE`: a ring-owned thread does every `io_uring_enter`, so no request
     /// belongs to a short-lived thread; queueing threads kick it, `run` reaps and polls.
     Submitter(Submitter),
+    /// `AR_RING_THREADSAFE | AR_RING_SQPOLL`: the kernel's polling thread submits, so no
+    /// request belongs to a short-lived thread and no hand-off is needed. Any thread pushes
+    /// and publishes under the claim, and wakes the poller if it sleeps; `run` reaps under
+    /// the claim and waits in the kernel without it.
+    SharedSqPoll,
 }
 
 impl Driver {
-    /// The driver for `AR_RING_*` flags (already validated: at most one of these applies;
-    /// a thread-safe ring wins over the others).
+    /// The driver for `AR_RING_*` flags (already validated).
     pub(crate) fn for_flags(flags: u32) -> Result<Driver, Errno> {
-        Ok(if flags & AR_RING_THREADSAFE != 0 {
+        Ok(if flags & AR_RING_THREADSAFE != 0 && flags & AR_RING_SQPOLL != 0 {
+            Driver::SharedSqPoll
+        } else if flags & AR_RING_THREADSAFE != 0 {
             Driver::Submitter(Submitter::new()?)
         } else if flags & AR_RING_SQPOLL != 0 {
             Driver::SqPoll
@@ -37,12 +43,17 @@ impl Driver {
 
     /// Every push must take the careful path: publish at once, or kick the submitter.
     pub(crate) fn careful(&self) -> bool {
-        matches!(self, Driver::SqPoll | Driver::Submitter(_))
+        matches!(self, Driver::SqPoll | Driver::Submitter(_) | Driver::SharedSqPoll)
+    }
+
+    /// Any thread may queue: the claim is a lock, and `run` holds it only while it reaps.
+    pub(crate) fn shared(&self) -> bool {
+        matches!(self, Driver::Submitter(_) | Driver::SharedSqPoll)
     }
 
     /// Pushes publish the submission queue's tail at once (the kernel polls it).
     pub(crate) fn publishes_each_push(&self) -> bool {
-        matches!(self, Driver::SqPoll)
+        matches!(self, Driver::SqPoll | Driver::SharedSqPoll)
     }
 
     /// The submitter thread of a thread-safe ring.

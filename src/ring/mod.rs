@@ -201,6 +201,7 @@ impl Ring {
         let notify = unsafe { OwnedFd::from_raw_fd(fd) };
         let driver = Driver::for_flags(cfg.flags)?;
         let threadsafe = driver.submitter().is_some();
+        let shared = driver.shared();
         if threadsafe {
             // `run` waits on the notification fd itself.
             kernel.register_eventfd(notify.as_raw_fd())?;
@@ -210,7 +211,7 @@ impl Ring {
             id: NEXT_RING_ID.fetch_add(1, Ordering::Relaxed),
             state: UnsafeCell::new(ManuallyDrop::new(State::new(sq, &driver))),
             cq,
-            owner: Owner::new(threadsafe),
+            owner: Owner::new(shared),
             posts: PostQueue::new()?,
             notify,
             notify_registered: AtomicBool::new(threadsafe),

@@ -32,7 +32,7 @@ impl Ring {
         }
         st.running = true;
         st.chain_open = false;
-        if self.driver.submitter().is_some() {
+        if self.driver.shared() {
             // Other threads may queue while this one waits: hold the claim only per step.
             drop(claim);
             let result = self.run_threadsafe(mode);
@@ -72,12 +72,19 @@ impl Ring {
     /// `run` for a thread-safe ring: reap under the claim, wait in `poll(2)` without it,
     /// and never enter the kernel from this (possibly short-lived) thread.
     fn run_threadsafe(&self, mode: RunMode) -> Result<u32, Errno> {
+        let submitter = self.driver.submitter().is_some();
         let mut total = 0u32;
         loop {
-            // Drain before reaping: a completion posted afterwards signals the fd again.
-            self.drain_notify();
+            if submitter {
+                // Drain before reaping: a completion posted afterwards signals the fd again.
+                self.drain_notify();
+            }
             let n = {
                 let _claim = self.owner.claim()?;
+                if !submitter {
+                    // SQPOLL: publish what waits in the backlog, wake the poller if it sleeps.
+                    self.submit_inner(false)?;
+                }
                 self.deliver()?
             };
             total = total.saturating_add(n);
@@ -88,10 +95,16 @@ impl Ring {
                 RunMode::UntilDone if idle => return Ok(total),
                 _ => {}
             }
-            let mut pfd = libc::pollfd { fd: self.notify.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd.
-            if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {
-                let e = Errno::last();
+            let waited = if submitter {
+                let mut pfd = libc::pollfd { fd: self.notify.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                // SAFETY: one valid pollfd.
+                if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 { Err(Errno::last()) } else { Ok(()) }
+            } else {
+                // In the kernel, without the claim: returns at once if a completion is
+                // already waiting, so none posted since `deliver` is missed.
+                self.kernel.poller.wait_for_completion()
+            };
+            if let Err(e) = waited {
                 if e != Errno::EINTR || total > 0 {
                     return if total > 0 { Ok(total) } else { Err(e) };
                 }
@@ -312,8 +325,9 @@ impl Ring {
                 break;
             }
             // Completions wait in the kernel's overflow list (NODROP): an enter with
-            // GETEVENTS moves them into the now-empty completion queue.
-            match self.enter(st, 0, false) {
+            // GETEVENTS moves them into the now-empty completion queue. Our own enter even on
+            // an SQPOLL ring, whose submission path enters only to wake its poller.
+            match st.sq.enter(0, false) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(e),
             }

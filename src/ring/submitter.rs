@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
+use super::driver::Driver;
 use crate::error::Errno;
 use crate::ring::Ring;
 
@@ -74,11 +75,14 @@ impl Ring {
         Ok(())
     }
 
-    /// Asks the submitter thread (if any) to enter the kernel.
+    /// After a push on the careful path: asks the submitter thread to enter the kernel, or
+    /// wakes a sleeping SQPOLL thread of a shared ring (others enter at `submit`/`run`).
     #[inline]
     pub(crate) fn kick(&self) {
-        if let Some(s) = self.driver.submitter() {
-            s.kick();
+        match &self.driver {
+            Driver::Submitter(s) => s.kick(),
+            Driver::SharedSqPoll => self.kernel.poller.wake(),
+            _ => {}
         }
     }
 
