@@ -38,7 +38,7 @@ public final class BufferGroup: Sendable {
         // where the ring's lifecycle lock must not be taken: free from the delivery queue.
         let core = ring.core
         let group = self.group
-        core.queue.async {
+        core.schedule {
             core.groupCall { ar_bufgroup_free(group.raw) }
         }
     }

@@ -125,7 +125,7 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
 
     private func armFromQueue() {
         let core = ring.core
-        core.queue.async {
+        core.schedule {
             // On the delivery queue ar_ring_free cannot be running, but it may have run.
             if core.isClosed {
                 self.failArm(AsyncRingError.shutdown)
@@ -152,7 +152,7 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
             guard left > .zero else { return failArm(AsyncRingError.deadlineExceeded) }
             timeoutNs = left.nanosecondsForDeadline
         }
-        let raw = ring.core.ring.raw
+        let raw = ring.core.raw
         let userdata = Unmanaged.passRetained(self as CompletionTarget).toOpaque()
         let id = driver.arm(raw, userdata, timeoutNs: timeoutNs)
         if id < 0 {
@@ -237,7 +237,7 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
         }
         if let (waiter, result) = resume { waiter.resume(with: result) }
         if let discard { driver.discard(discard, inCallback: true) }
-        if pauseID > 0 { _ = ar_op_cancel(ring.core.ring.raw, pauseID, nil, nil, ignoreCompletion) }
+        if pauseID > 0 { _ = ar_op_cancel(ring.core.raw, pauseID, nil, nil, ignoreCompletion) }
         if rearm { arm() }
     }
 

@@ -25,7 +25,7 @@ import Glibc
 /// dropping the last reference) cancels whatever is still in flight, which then throws
 /// `AsyncRingError.canceled`, and frees the ring.
 public final class Ring: Sendable {
-    let core: RingCore
+    let core: any RingDriver
 
     /// Creates a ring.
     /// - Parameters:
@@ -44,9 +44,18 @@ public final class Ring: Sendable {
         core = RingCore(ring: raw, label: label)
     }
 
-    deinit {
-        core.beginClose()
+    /// A handle onto an executor's ring (``RingExecutor/ring``).
+    init(driver: any RingDriver) {
+        core = driver
     }
+
+    deinit {
+        core.ringReleased()
+    }
+
+    /// The executor that owns this ring (``RingExecutor/ring``), or nil for a ring made with
+    /// ``init(entries:label:)``. Tasks that prefer it run its operations without a hop.
+    public var executor: RingExecutor? { core.owningExecutor }
 
     /// Cancels every operation in flight (their callers get `AsyncRingError.canceled`),
     /// waits until the kernel is done with all of them, and frees the ring. Later operations
@@ -68,14 +77,20 @@ public final class Ring: Sendable {
 
     /// The number of operations queued and not finally completed (possibly stale).
     public var inflight: Int {
-        Int(core.withOpenRing { ar_ring_inflight($0) } ?? 0)
+        core.inflight
     }
 
-    private func run(
+    func run(
         keepAlive: AnyObject? = nil,
         _ start: (OpaquePointer, UnsafeMutableRawPointer) -> Int64
     ) async throws -> Int32 {
-        try await PendingOperation.run(on: self, keepAlive: keepAlive, start)
+        // On an executor's ring, an operation called from another thread hops onto it.
+        if let executor = core.owningExecutor, !executor.isCurrent {
+            return try await executor.runHere {
+                try await PendingOperation.run(on: self, keepAlive: keepAlive, start)
+            }
+        }
+        return try await PendingOperation.run(on: self, keepAlive: keepAlive, start)
     }
 
     // MARK: Operations

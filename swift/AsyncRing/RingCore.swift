@@ -2,11 +2,41 @@ import CAsyncRing
 import Dispatch
 import Synchronization
 
-/// A C pointer that may cross threads. Every ring this package creates has
-/// `AR_RING_THREADSAFE`, so its `ar_ring *` may be used to queue operations from any
-/// thread; `RingCore` decides *when* it may be used at all (not after `ar_ring_free`).
+/// A C pointer that may cross threads. Whether it may be used on a given thread, and when
+/// (not after `ar_ring_free`), is the `RingDriver`'s to decide.
 struct SendablePointer: @unchecked Sendable {
     let raw: OpaquePointer
+}
+
+/// What drives a `Ring`: who may call into the C ring, from where, and how it is torn down.
+/// Two drivers exist: `RingCore` (an `AR_RING_THREADSAFE` ring delivered on a private
+/// `DispatchQueue`, the plain `Ring()`), and `RingExecutor` (a single-issuer ring owned by one
+/// thread that is also a Swift executor).
+protocol RingDriver: AnyObject, Sendable {
+    /// The C ring. Use it only where the driver allows: inside a callback, or in `async` work.
+    var raw: OpaquePointer { get }
+    /// The executor that owns the ring, if it is owned by one: operations hop onto it.
+    var owningExecutor: RingExecutor? { get }
+    /// Runs `body` with the C ring while the ring is open; `nil` once it is closing. Not from
+    /// inside a callback. On an executor ring, from the ring's thread (or it waits for it).
+    func withOpenRing<R: Sendable>(_ body: (OpaquePointer) -> R) -> R?
+    /// Requests cancellation of operation `id`, from any thread but a callback.
+    func cancel(_ id: Int64)
+    /// Runs `body` later where the ring may be used (outside any callback), or, once the ring
+    /// is freed, somewhere (`isClosed` then says so).
+    func schedule(_ body: @escaping @Sendable () -> Void)
+    /// Runs a buffer-group call (recycle, free) that must not race `ar_ring_free`. Not from
+    /// inside a callback.
+    func groupCall(_ body: @escaping @Sendable () -> Void)
+    var isClosed: Bool { get }
+    /// Starts teardown once; from any thread, including a callback.
+    func beginClose()
+    /// Waits until `ar_ring_free` has returned.
+    func waitClosed() async
+    /// The last `Ring` handle went away.
+    func ringReleased()
+    /// User operations in flight.
+    var inflight: Int { get }
 }
 
 /// The machinery behind a `Ring`: the C ring, the delivery queue and its `DispatchSource`,
@@ -21,7 +51,7 @@ struct SendablePointer: @unchecked Sendable {
 ///   touch per-operation locks that are never held across a C call.
 /// - Code running on `queue` outside a callback may call C without `lifecycle` as long as the
 ///   ring is not freed: `ar_ring_free` runs on `queue` too, so it cannot start meanwhile.
-final class RingCore: @unchecked Sendable {
+final class RingCore: RingDriver, @unchecked Sendable {
     enum Phase: Sendable {
         /// Operations may be queued.
         case open
@@ -63,6 +93,12 @@ final class RingCore: @unchecked Sendable {
         source.setCancelHandler { self.finishClose() }
         source.activate()
     }
+
+    var raw: OpaquePointer { ring.raw }
+    var owningExecutor: RingExecutor? { nil }
+    var inflight: Int { Int(withOpenRing { ar_ring_inflight($0) } ?? 0) }
+    func ringReleased() { beginClose() }
+    func schedule(_ body: @escaping @Sendable () -> Void) { queue.async(execute: body) }
 
     /// Runs `body` with the C ring while the ring is open; `nil` once it is closing.
     /// Never call this from inside a callback (see the locking rules above).
