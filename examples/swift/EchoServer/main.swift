@@ -1,14 +1,19 @@
 // EchoServer: a TCP echo server on AsyncRing, structured concurrency all the way.
 //
-//   EchoServer PORT [CPU]    listens on 127.0.0.1:PORT (pinned to CPU if given), prints
-//                            "listening on 127.0.0.1:PORT" when ready; SIGINT or SIGTERM
-//                            stops it cleanly (exit status 0)
+//   EchoServer PORT [CPU] [--threadsafe]
+//       listens on 127.0.0.1:PORT (pinned to CPU if given), prints "listening on
+//       127.0.0.1:PORT" when ready; SIGINT or SIGTERM stops it cleanly (exit status 0).
+//       --threadsafe serves from the plain `Ring()` (a thread-safe ring delivered on a
+//       DispatchQueue, tasks on the global executor) instead of a RingExecutor, for comparison.
 //
-// One multishot accept (`for try await client in ring.accept(listener)`), and per client a
-// child task with one multishot receive into a buffer group shared by all connections
-// (`for try await chunk in ring.receive(client, group: group)`), each chunk sent back with
-// `ring.sendAll` before the next is taken, so bytes never reorder. Cancelling the server
-// task (on a signal) cancels the accept and every receive; then the ring is closed.
+// The server task runs on a RingExecutor: the ring's own thread is the executor of the task
+// and of every child task, so an operation is queued with no lock and no wake-up, and its
+// completion resumes the task on the same thread. One multishot accept
+// (`for try await client in ring.accept(listener)`), and per client a child task with one
+// multishot receive into a buffer group shared by all connections; each chunk is lent from
+// its provided buffer (`ring.receiveBuffers`) and sent back from it (`ring.sendAll`), with no
+// copy, before the next is taken, so bytes never reorder. Cancelling the server task (on a
+// signal) cancels the accept and every receive; then the executor shuts down.
 import AsyncRing
 import Dispatch
 import Glibc
@@ -34,9 +39,11 @@ func pin(toCPU cpu: Int) {
     if unsafeBitCast(symbol, to: SetAffinity.self)(0, set.count, set) != 0 { perror("sched_setaffinity") }
 }
 
-let arguments = CommandLine.arguments
+var arguments = CommandLine.arguments
+let threadSafe = arguments.contains("--threadsafe")
+arguments.removeAll { $0 == "--threadsafe" }
 guard arguments.count >= 2, let port = UInt16(arguments[1]) else {
-    printError("usage: EchoServer PORT [CPU]")
+    printError("usage: EchoServer PORT [CPU] [--threadsafe]")
     exit(2)
 }
 if arguments.count > 2 {
@@ -55,28 +62,40 @@ setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int3
 let bound = SocketAddress.loopback(port: port).withSockaddr { bind(listener, $0, $1) == 0 }
 guard listener >= 0, bound, listen(listener, 4096) == 0 else { fail("bind/listen: \(AsyncRingError(code: errno))") }
 
+/// The echo loop of one client: lent buffers sent back as they are.
+func echo(_ client: Int32, ring: Ring, group: BufferGroup) async {
+    defer { close(client) }
+    let chunks = ring.receiveBuffers(client, group: group)
+    do {
+        while let chunk = try await chunks.next() {
+            try await ring.sendAll(client, chunk)
+        }
+    } catch {
+        // A reset peer, or the server stopping: either way this client is done.
+    }
+}
+
+let executor: RingExecutor?
 let ring: Ring
-let group: BufferGroup
 do {
-    ring = try Ring(entries: 1024)
-    group = try BufferGroup(ring: ring, count: 4096, size: 4096)
+    if threadSafe {
+        executor = nil
+        ring = try Ring(entries: 1024)
+    } else {
+        executor = try RingExecutor(entries: 1024)
+        ring = executor!.ring
+    }
 } catch {
     fail("\(error) (\(Ring.unavailableReason ?? "io_uring is available"))")
 }
 
-let server = Task {
+// With an executor, the server task and (by inheritance) every client task run on the ring's
+// thread; with nil, on the global executor.
+let server = Task(executorPreference: executor) {
+    let group = try BufferGroup(ring: ring, count: 4096, size: 4096)
     try await withThrowingDiscardingTaskGroup { clients in
         for try await client in ring.accept(listener) {
-            clients.addTask {
-                defer { close(client) }
-                do {
-                    for try await chunk in ring.receive(client, group: group) {
-                        try await ring.sendAll(client, chunk)
-                    }
-                } catch {
-                    // A reset peer, or the server stopping: either way this client is done.
-                }
-            }
+            clients.addTask { await echo(client, ring: ring, group: group) }
         }
     }
 }
