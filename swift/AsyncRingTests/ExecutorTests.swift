@@ -162,6 +162,34 @@ final class ExecutorTests: XCTestCase {
         await executor.shutdown()
     }
 
+    #if compiler(>=6.2)
+    /// Swift 6.2: a lent buffer's bytes as a `Span`, read in place.
+    func testLentBufferAsSpan() async throws {
+        let executor = try makeExecutor()
+        let ring = executor.ring
+        let (a, b) = try socketPair()
+        defer {
+            Glibc.close(a)
+            Glibc.close(b)
+        }
+        try await executor.run {
+            let group = try BufferGroup(ring: ring, count: 4, size: 64)
+            let chunks = ring.receiveBuffers(b, group: group, deadline: .seconds(10))
+            let message = pattern(48)
+            try await ring.sendAll(a, message)
+            guard let chunk = try await chunks.next() else { throw AsyncRingError.connectionReset }
+            let (count, sum) = chunk.withSpan { span -> (Int, Int) in
+                var sum = 0
+                for i in span.indices { sum += Int(span[i]) }
+                return (span.count, sum)
+            }
+            XCTAssertEqual(count, chunk.count)
+            XCTAssertEqual(sum, message.prefix(count).reduce(0) { $0 + Int($1) })
+        }
+        await executor.shutdown()
+    }
+    #endif
+
     /// A group of rings: next() goes round-robin over distinct executors, each on its own
     /// thread; shutdown ends them all.
     func testGroupOfRings() async throws {
