@@ -208,13 +208,18 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         }
     }
 
+    /// Runs the jobs at hand as this task executor's. Not also isolated to the serial
+    /// executor (`runSynchronously(isolatedTo:taskExecutor:)`): from a job isolated to a serial
+    /// executor, the runtime must enqueue a task again to enter a nonisolated function (every
+    /// operation here is one), even on the same thread, which made every operation cost a job
+    /// and the loop poll the ring instead of waiting. An actor whose executor this is
+    /// (`unownedExecutor`) still runs only here, one job at a time, so it stays exclusive.
     private func runBatch() {
         swap(&local, &batch)
-        let serial = asUnownedSerialExecutor()
         let task = asUnownedTaskExecutor()
         for work in batch {
             switch work {
-            case .job(let job): job.runSynchronously(isolatedTo: serial, taskExecutor: task)
+            case .job(let job): job.runSynchronously(on: task)
             case .call(let body): body()
             }
         }

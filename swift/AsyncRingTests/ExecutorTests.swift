@@ -128,6 +128,38 @@ final class ExecutorTests: XCTestCase {
         await executor.shutdown()
     }
 
+    /// An actor whose serial executor is the ring's: its methods run on the ring's thread,
+    /// its operations complete there, and it stays exclusive under concurrent callers.
+    func testActorOnTheRingExecutor() async throws {
+        let executor = try makeExecutor()
+        actor Counter {
+            let executor: RingExecutor
+            var count = 0
+            nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+            init(_ executor: RingExecutor) { self.executor = executor }
+            func bump(_ ring: Ring) async throws -> Bool {
+                let before = count
+                count = before + 1
+                try await ring.nop()
+                count += 1
+                return executor.isCurrent
+            }
+            func total() -> Int {
+                assumeIsolated { $0.count }
+            }
+        }
+        let counter = Counter(executor)
+        let ring = executor.ring
+        let onThread = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+            for _ in 0..<20 { tasks.addTask { try await counter.bump(ring) } }
+            return try await tasks.reduce(true) { $0 && $1 }
+        }
+        XCTAssertTrue(onThread)
+        let total = await counter.total()
+        XCTAssertEqual(total, 40)
+        await executor.shutdown()
+    }
+
     /// Lent buffers go back to their group: a group of 4 buffers carries 200 chunks, each sent
     /// back as it is (zero copy) and verified by the peer.
     func testLentBuffersAreRecycledAndSentAsTheyAre() async throws {

@@ -103,7 +103,8 @@ let server = Task(executorPreference: executor) {
 let signalQueue = DispatchQueue(label: "EchoServer.signals")
 let signalSources = [SIGINT, SIGTERM].map { number in
     let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-    source.setEventHandler { server.cancel() }
+    // @Sendable: nonisolated, so Swift 6.2 does not check for the main actor on this queue.
+    source.setEventHandler { @Sendable in server.cancel() }
     source.activate()
     return source
 }
