@@ -100,6 +100,9 @@ pub fn describe(err: i32) -> &'static CStr {
         libc::EALREADY => c"operation already in progress and can no longer be cancelled",
         libc::ECANCELED => c"operation cancelled",
         libc::ESHUTDOWN => c"ring is shutting down: no new operations are accepted",
+        libc::ENXIO => c"no such resource: nothing of that kind is registered with the ring",
+        libc::ENAMETOOLONG => c"path too long (longer than PATH_MAX)",
+        libc::EOVERFLOW => c"value too large: a count or offset beyond what the kernel accepts",
         libc::ENOTRECOVERABLE => c"internal error in libasyncring (a bug: please report it)",
         _ => c"unknown error",
     }

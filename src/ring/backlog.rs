@@ -25,6 +25,21 @@ impl State {
         };
     }
 
+    /// Ends the chain the last operation queued asked to continue (`AR_OP_LINK` followed by
+    /// `ar_ring_submit` or `ar_ring_run`): its last SQE, at the back of the backlog, no
+    /// longer links onward, so no operation queued later can join it, whenever the backlog
+    /// reaches the kernel (a thread-safe ring's submitter enters later than `submit`).
+    pub(crate) fn close_chain(&mut self) {
+        if !std::mem::take(&mut self.chain_open) {
+            return;
+        }
+        if let Some(last) = self.backlog.back_mut() {
+            last.links_next = false;
+            unlink(&mut last.entry);
+        }
+        self.reopen_lane();
+    }
+
     /// Publishes pushed entries to the kernel.
     #[inline]
     pub(crate) fn sync_sq(&mut self) {
@@ -120,16 +135,16 @@ impl State {
     }
 
     /// Moves whole chains from the backlog into the submission queue while they fit and no
-    /// drain holds them. `inflight` is the ring's count of live user operations.
+    /// drain holds them. `inflight` is the ring's count of live user operations. Returns
+    /// whether it stopped for lack of room in the submission queue.
     #[inline]
-    pub(crate) fn flush_backlog(&mut self, inflight: u32) {
-        if !self.backlog.is_empty() {
-            self.flush_backlog_slow(inflight);
-        }
+    pub(crate) fn flush_backlog(&mut self, inflight: u32) -> bool {
+        if !self.backlog.is_empty() { self.flush_backlog_slow(inflight) } else { false }
     }
 
     #[cold]
-    fn flush_backlog_slow(&mut self, inflight: u32) {
+    fn flush_backlog_slow(&mut self, inflight: u32) -> bool {
+        let mut out_of_room = false;
         let capacity = self.sq.capacity() as usize;
         // Live operations that are in the kernel (or its queue): neither waiting here,
         // parked, nor finished and waiting for delivery. Computed only when a drain needs it.
@@ -151,6 +166,7 @@ impl State {
                 continue;
             }
             if (self.sq.room(n as u32) as usize) < n {
+                out_of_room = true;
                 break;
             }
             for p in self.backlog.drain(..n) {
@@ -172,6 +188,7 @@ impl State {
             self.sq.publish();
         }
         self.reopen_lane();
+        out_of_room
     }
 
     /// Live user operations that the kernel holds: `inflight` minus those waiting in the
@@ -234,6 +251,18 @@ impl State {
             }
         }
     }
+}
+
+/// Clears `IOSQE_IO_LINK` and `IOSQE_IO_HARDLINK` on an SQE.
+fn unlink(entry: &mut squeue::Entry) {
+    /// `IOSQE_IO_LINK | IOSQE_IO_HARDLINK`, in the flags byte at offset 1 of the SQE.
+    const LINK_FLAGS: u8 = (1 << 2) | (1 << 3);
+    const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
+    // SAFETY: `squeue::Entry` is `repr(C)` over the kernel's 64-byte `struct io_uring_sqe`,
+    // whose `flags` byte is at offset 1 (include/uapi/linux/io_uring.h); any byte value is
+    // a valid `u8`, and the entry is not shared.
+    let bytes = unsafe { &mut *(entry as *mut squeue::Entry).cast::<[u8; 64]>() };
+    bytes[1] &= !LINK_FLAGS;
 }
 
 /// Whether `user_data` names a user operation's own SQE (not a timer, not the ring's).

@@ -17,7 +17,7 @@ impl Ring {
     pub fn submit(&self) -> Result<u32, Errno> {
         let _claim = self.owner.claim()?;
         // SAFETY: we hold the claim; no other borrow of the state is live.
-        unsafe { self.state() }.chain_open = false;
+        unsafe { self.state() }.close_chain();
         self.submit_inner(false)
     }
 
@@ -31,7 +31,7 @@ impl Ring {
             return Err(Errno::EBUSY);
         }
         st.running = true;
-        st.chain_open = false;
+        st.close_chain();
         if self.driver.shared() {
             // Other threads may queue while this one waits: hold the claim only per step.
             drop(claim);
@@ -81,11 +81,14 @@ impl Ring {
             }
             let n = {
                 let _claim = self.owner.claim()?;
+                let n = self.deliver()?;
                 if !submitter {
-                    // SQPOLL: publish what waits in the backlog, wake the poller if it sleeps.
+                    // SQPOLL: after the callbacks (and the ring's own follow-ups, such as
+                    // re-arms and retried cancels), publish what waits in the backlog and wake
+                    // the poller if it sleeps, before this thread waits for completions.
                     self.submit_inner(false)?;
                 }
-                self.deliver()?
+                n
             };
             total = total.saturating_add(n);
             let idle = self.inflight() == 0 && !self.posts.is_pending();
@@ -266,7 +269,7 @@ impl Ring {
         loop {
             // SAFETY: the caller holds the claim; no other borrow is live.
             let st = unsafe { self.state() };
-            st.flush_backlog(self.inflight());
+            let out_of_room = st.flush_backlog(self.inflight());
             let backlog_left = !st.backlog.is_empty();
             // Never block while SQEs still wait in the backlog: one of them may be what
             // the operations already in the kernel are waiting for.
@@ -274,6 +277,11 @@ impl Ring {
             st.sync_sq();
             let sq_len = st.sq.pending();
             if !wait && sq_len == 0 && !st.sq.flags_need_enter() {
+                if out_of_room {
+                    // An SQPOLL thread consumed the queue since the flush: flush again, or
+                    // what is left would wait with nothing in the kernel to wake us.
+                    continue;
+                }
                 return Ok(handed);
             }
             match self.enter(st, sq_len, wait) {

@@ -29,5 +29,23 @@ int main(void) {
     for (int i = 0; i < 4; i++) CHECK_EQ(log_res(&log, fits[i]), 0);
     CHECK_EQ(ar_ring_inflight(r), 0);
     ar_ring_free(r);
+
+    /* ar_ring_submit ends an open chain on every kind of ring: operations queued after it
+     * never join it (a thread-safe ring's submitter enters later than the submit call). */
+    uint32_t modes[] = {0, AR_RING_THREADSAFE, AR_RING_THREADSAFE | AR_RING_SQPOLL, AR_RING_SQPOLL};
+    for (int m = 0; m < 4; m++) {
+        cfg.flags = modes[m];
+        r = ring_or_skip(&cfg);
+        log.n = 0;
+        int64_t head = ar_op_nop(r, &link, &log, log_cb);
+        CHECK(head > 0);
+        CHECK(ar_ring_submit(r) >= 0);
+        int64_t later[6];
+        for (int i = 0; i < 6; i++) later[i] = ar_op_nop(r, NULL, &log, log_cb);
+        CHECK(ar_ring_run(r, AR_RUN_UNTIL_DONE) >= 7);
+        CHECK_EQ(log_res(&log, head), 0);
+        for (int i = 0; i < 6; i++) CHECK_EQ(log_res(&log, later[i]), 0);
+        ar_ring_free(r);
+    }
     return 0;
 }
