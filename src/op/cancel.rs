@@ -6,9 +6,9 @@ use io_uring::{opcode, squeue::Entry, types};
 
 use super::{Args, Kind, OpOpts, Operation};
 use crate::error::Errno;
-use crate::ring::Ring;
 use crate::ring::completion::OpCallback;
 use crate::ring::operation::check_fd;
+use crate::ring::{Cx, Ring};
 
 /// With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 /// is then how many were cancelled.
@@ -75,24 +75,20 @@ impl Ring {
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
-        let _claim = self.owner.claim()?;
-        let ended_here = {
-            // SAFETY: we hold the claim; the borrow ends with this block.
-            let st = unsafe { self.state() };
-            let Some(rec) = st.table.get_mut(target) else { return Err(Errno::ENOENT) };
-            rec.cancel_requested = true;
-            self.end_parked(st, target, -libc::ECANCELED) || st.take_from_backlog(target, -libc::ECANCELED)
-        };
-        if ended_here {
+        let cb_checked = cb.ok_or(Errno::EINVAL)?;
+        let mut cx = Cx::claim(self)?;
+        let st = cx.st();
+        let Some(rec) = st.table.get_mut(target) else { return Err(Errno::ENOENT) };
+        rec.cancel_requested = true;
+        if self.end_parked(st, target, -libc::ECANCELED) || st.take_from_backlog(target, -libc::ECANCELED) {
             // The target had no request in the kernel and has ended here; the cancel itself
             // is a no-op that completes with 0.
             // SAFETY: a nop points at no memory; the callback contract is the caller's.
-            return unsafe { self.queue(super::Nop, opts, userdata, cb) };
+            return unsafe { self.queue_in(&mut cx, super::Nop, opts, userdata, cb_checked) };
         }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
-        let id = unsafe { self.queue_cancel(AsyncCancel { target }, opts, userdata, cb) }?;
-        // SAFETY: we hold the claim; the queueing above has ended its borrow.
-        let st = unsafe { self.state() };
+        let id = unsafe { self.queue_cancel(&mut cx, AsyncCancel { target }, opts, userdata, cb) }?;
+        let st = cx.st();
         if let Some(rec) = st.table.get_mut(id) {
             rec.target = target;
         }
@@ -117,10 +113,9 @@ impl Ring {
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
-        let _claim = self.owner.claim()?;
+        let mut cx = Cx::claim(self)?;
         if fd >= 0 && flags & !AR_CANCEL_ALL == 0 {
-            // SAFETY: we hold the claim; the borrow ends with this block.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             for id in st.table.live_ids_where(|rec| rec.fd == fd && !rec.group.is_null()) {
                 if let Some(rec) = st.table.get_mut(id) {
                     rec.cancel_requested = true;
@@ -129,27 +124,29 @@ impl Ring {
             }
         }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
-        unsafe { self.queue_cancel(CancelFd { fd, flags }, opts, userdata, cb) }
+        unsafe { self.queue_cancel(&mut cx, CancelFd { fd, flags }, opts, userdata, cb) }
     }
 
-    /// Queues a cancel: without options it bypasses the backlog, so that no drain or full
-    /// queue holds it up behind the operations it is meant to end.
+    /// Queues a cancel under the caller's claim: without options it bypasses the backlog,
+    /// so that no drain or full queue holds it up behind the operations it is meant to end.
     ///
     /// # Safety
     ///
     /// As for `Ring::queue`.
     unsafe fn queue_cancel<O: Operation>(
         &self,
+        cx: &mut Cx<'_>,
         op: O,
         opts: Option<&OpOpts>,
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
         if opts.is_some_and(|o| *o != OpOpts::default()) {
+            let cb = cb.ok_or(Errno::EINVAL)?;
             // SAFETY: the caller's contract.
-            return unsafe { self.queue(op, opts, userdata, cb) };
+            return unsafe { self.queue_in(cx, op, opts, userdata, cb) };
         }
         // SAFETY: the caller's contract.
-        unsafe { self.queue_priority(op, userdata, cb) }
+        unsafe { self.queue_priority(cx, op, userdata, cb) }
     }
 }

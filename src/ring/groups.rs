@@ -4,7 +4,7 @@
 
 use crate::error::Errno;
 use crate::ring::buf::BufGroup;
-use crate::ring::{Pending, Ring, TAG_INTERNAL, TAG_OWNED};
+use crate::ring::{Cx, Pending, Ring, State, TAG_INTERNAL, TAG_OWNED};
 
 impl Ring {
     /// Creates a buffer group of `count` (a power of two, at most 32768) buffers of `size`
@@ -16,9 +16,8 @@ impl Ring {
     /// `Ring::new`), and the group is released with `free_group` or, once the ring is gone,
     /// `buf::drop_orphan`: the group refers to its ring by address.
     pub unsafe fn new_group(&self, count: u32, size: u32) -> Result<*mut BufGroup, Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
+        let mut cx = Cx::claim(self)?;
+        let st = cx.st();
         // SAFETY: registered groups are alive.
         let bgid =
             (0..=u16::MAX).find(|id| st.groups.iter().all(|&g| unsafe { (*g).bgid } != *id)).ok_or(Errno::ENOSPC)?;
@@ -38,14 +37,13 @@ impl Ring {
     ///
     /// `group` was returned by `new_group` on this ring and is not yet freed.
     pub unsafe fn recycle(&self, group: *mut BufGroup, bid: u16) -> Result<(), Errno> {
-        let _claim = self.owner.claim()?;
+        let mut cx = Cx::claim(self)?;
         // SAFETY: the caller's contract; its state is read only under our claim.
         let g = unsafe { &*group };
         g.recycle(bid)?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let (st, gs) = unsafe { (self.state(), g.state()) };
-        if !gs.parked.is_empty() {
-            self.unpark(st, group);
+        // SAFETY: we hold the claim.
+        if !unsafe { g.state() }.parked.is_empty() {
+            self.unpark(cx.st(), group);
         }
         Ok(())
     }
@@ -57,9 +55,8 @@ impl Ring {
     ///
     /// `group` was returned by `new_group` on this ring and is not yet freed.
     pub unsafe fn free_group(&self, group: *mut BufGroup) -> Result<(), Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
+        let mut cx = Cx::claim(self)?;
+        let st = cx.st();
         // SAFETY: the caller's contract; we hold the claim.
         let gs = unsafe { (*group).state() };
         gs.freed = true;
@@ -68,7 +65,7 @@ impl Ring {
         }
         // SAFETY: as above.
         if unsafe { (*group).state() }.users == 0 {
-            self.destroy_group(group);
+            self.destroy_group(st, group);
             return Ok(());
         }
         for id in st.table.live_ids_where(|rec| std::ptr::eq(rec.group, group)) {
@@ -89,9 +86,7 @@ impl Ring {
     }
 
     /// Unregisters and frees a group no operation uses any more.
-    pub(crate) fn destroy_group(&self, group: *mut BufGroup) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
+    pub(crate) fn destroy_group(&self, st: &mut State, group: *mut BufGroup) {
         st.groups.retain(|&g| !std::ptr::eq(g, group));
         // SAFETY: `group` is alive until the Box drop below.
         self.kernel.unregister_buf_ring(unsafe { &*group }.bgid);

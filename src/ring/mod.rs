@@ -40,6 +40,7 @@ pub use record::Args;
 
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
+use std::ffi::c_void;
 use std::mem::ManuallyDrop;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::Mutex;
@@ -48,8 +49,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use io_uring::{squeue, types};
 
 use self::buf::BufGroup;
+use self::completion::{Completion, OpCallback};
 use self::driver::Driver;
-use self::owner::Owner;
+use self::owner::{Claim, Owner};
 use self::post::{PostQueue, Posted};
 use self::table::OpTable;
 use crate::config::RingConfig;
@@ -84,6 +86,57 @@ pub(crate) fn id_of(user_data: u64) -> i64 {
 /// Every ring gets a distinct identity, so that a buffer group can tell its own ring from
 /// one that the allocator placed at a freed ring's address.
 static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The claim on a ring, and with it the right to the ring's state.
+///
+/// Every entry point (`queue`, `submit`, `run`, `cancel`, a group's `recycle`, …) claims the
+/// ring once and passes the `Cx` down; internal functions take it, or just the `&mut State`
+/// they need. The state is borrowed from the `Cx` (`st`), and a user's callback runs only
+/// through it (`invoke`), both by `&mut self`: the compiler proves that no borrow of the
+/// state is live while a callback runs. A callback may queue operations: those calls claim
+/// the ring again (a nested claim) and get a `Cx` of their own, which is sound exactly
+/// because the outer one is borrowed by `invoke` meanwhile.
+pub(crate) struct Cx<'r> {
+    pub(crate) ring: &'r Ring,
+    claim: Claim<'r>,
+}
+
+impl<'r> Cx<'r> {
+    /// Claims `ring` for this thread (`-EBUSY` if another thread holds it).
+    #[inline(always)]
+    pub(crate) fn claim(ring: &'r Ring) -> Result<Cx<'r>, Errno> {
+        Ok(Cx { ring, claim: ring.owner.claim()? })
+    }
+
+    /// The ring's state, for as long as this borrow of the claim lasts.
+    #[inline(always)]
+    pub(crate) fn st(&mut self) -> &mut State {
+        // SAFETY: we hold the claim, so no other thread touches the state; `&mut self` makes
+        // this the only borrow through this claim, and a nested claim exists only inside a
+        // callback, which runs through `invoke` (`&mut self` too) or `run_posted`.
+        unsafe { &mut *self.ring.state.get() }
+    }
+
+    /// Whether this claim is nested in another on the same thread (inside a callback).
+    pub(crate) fn nested(&self) -> bool {
+        self.claim.nested()
+    }
+
+    /// Runs a user's completion callback. No borrow of the state can be live across it.
+    #[inline(always)]
+    pub(crate) fn invoke(&mut self, cb: OpCallback, userdata: *mut c_void, c: &Completion) {
+        if let Some(cb) = cb {
+            // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+            unsafe { cb(userdata, c) };
+        }
+    }
+
+    /// Runs work posted with `ar_ring_post`. No borrow of the state can be live across it.
+    pub(crate) fn run_posted_work(&mut self, work: Posted) {
+        // SAFETY: the poster's contract.
+        unsafe { work.run() };
+    }
+}
 
 /// How `run` waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -222,15 +275,14 @@ impl Ring {
         });
         ring.start_submitter()?;
         {
-            let _claim = ring.owner.claim()?;
-            ring.arm_wake();
+            let mut cx = Cx::claim(&ring)?;
+            ring.arm_wake(cx.st());
             // Submit the wake-up read now, so a post made before the first `run` still
             // signals the notification fd.
-            if let Err(e) = ring.submit_inner(false) {
+            if let Err(e) = ring.submit_inner(&mut cx, false) {
                 // The enter failed as a whole, so the kernel took nothing: forget the read,
                 // and the ring is dropped with nothing to drain (no leak).
-                // SAFETY: we hold the claim; no other borrow is live.
-                let st = unsafe { ring.state() };
+                let st = cx.st();
                 if !st.publish_each_push {
                     st.internal_inflight = 0;
                     st.wake_armed = false;
@@ -287,15 +339,6 @@ impl Ring {
     /// The state, for the ring's last owner (teardown's drop).
     pub(crate) fn state_mut(&mut self) -> &mut ManuallyDrop<State> {
         self.state.get_mut()
-    }
-
-    /// # Safety
-    ///
-    /// The caller holds the ring's claim, and no other reference into the state is live.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn state(&self) -> &mut State {
-        // SAFETY: the caller's contract.
-        unsafe { &mut *self.state.get() }
     }
 
     pub(crate) fn as_ptr(&self) -> *mut Ring {

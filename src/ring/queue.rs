@@ -13,7 +13,7 @@ use super::operation::Operation;
 use super::opts::{
     AR_OP_ASYNC, AR_OP_DRAIN, AR_OP_FIXED_FILE, AR_OP_HARDLINK, AR_OP_LINK, AR_OP_REARM, KNOWN_OP_FLAGS, OpOpts,
 };
-use super::{Pending, Ring, State, TAG_DEADLINE};
+use super::{Cx, Pending, Ring, State, TAG_DEADLINE};
 use crate::error::Errno;
 
 impl Ring {
@@ -70,12 +70,11 @@ impl Ring {
     #[inline(always)]
     unsafe fn queue_plain<O: Operation>(&self, op: O, userdata: *mut c_void, cb: Callback) -> i64 {
         debug_assert!(op.buf_group().is_none(), "an operation with a group must declare USES_GROUP");
-        let _claim = match self.owner.claim() {
-            Ok(claim) => claim,
+        let mut cx = match Cx::claim(self) {
+            Ok(cx) => cx,
             Err(e) => return e.negated().into(),
         };
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
+        let st = cx.st();
         if st.lane == 0 {
             // SAFETY: the caller's contract.
             return unsafe { self.queue_plain_careful(st, op, userdata, cb) };
@@ -123,21 +122,21 @@ impl Ring {
     }
 
     /// `queue` for an operation without options that must not wait behind the backlog (a
-    /// cancel): into the submission queue, or at the front of the backlog.
+    /// cancel), under the caller's claim: into the submission queue, or at the front of the
+    /// backlog.
     ///
     /// # Safety
     ///
     /// As for `queue`.
     pub(crate) unsafe fn queue_priority<O: Operation>(
         &self,
+        cx: &mut Cx<'_>,
         op: O,
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
         let Some(cb) = cb else { return Err(Errno::EINVAL) };
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
+        let st = cx.st();
         if st.closing {
             return Err(Errno::ESHUTDOWN);
         }
@@ -162,16 +161,24 @@ impl Ring {
         userdata: *mut c_void,
         cb: Callback,
     ) -> i64 {
+        let mut cx = match Cx::claim(self) {
+            Ok(cx) => cx,
+            Err(e) => return e.negated().into(),
+        };
         // SAFETY: the caller's contract.
-        id_or_errno(unsafe { self.queue_general_inner(op, opts, userdata, cb) })
+        id_or_errno(unsafe { self.queue_in(&mut cx, op, opts, userdata, cb) })
     }
 
+    /// `queue` with or without options, under the caller's claim (the path internal callers,
+    /// such as a cancel, take).
+    ///
     /// # Safety
     ///
     /// As for `queue`.
     #[inline(always)]
-    unsafe fn queue_general_inner<O: Operation>(
+    pub(crate) unsafe fn queue_in<O: Operation>(
         &self,
+        cx: &mut Cx<'_>,
         op: O,
         opts: Option<&OpOpts>,
         userdata: *mut c_void,
@@ -184,9 +191,7 @@ impl Ring {
         {
             return Err(Errno::EINVAL);
         }
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
+        let st = cx.st();
         if st.closing {
             return Err(Errno::ESHUTDOWN);
         }

@@ -9,52 +9,47 @@ use io_uring::{opcode, types};
 
 use super::completion::PostFn;
 use super::driver::Driver;
-use super::{INTERNAL_WAKE, Pending, Ring, RunMode, State, TAG_DEADLINE, TAG_INTERNAL};
+use super::{Cx, INTERNAL_WAKE, Pending, Ring, RunMode, State, TAG_DEADLINE, TAG_INTERNAL};
 use crate::error::Errno;
 
 impl Ring {
     /// Hands every queued operation to the kernel. Returns how many operations it took.
     pub fn submit(&self) -> Result<u32, Errno> {
-        let _claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        unsafe { self.state() }.close_chain();
-        self.submit_inner(false)
+        let mut cx = Cx::claim(self)?;
+        cx.st().close_chain();
+        self.submit_inner(&mut cx, false)
     }
 
     /// Delivers completions; see [`RunMode`]. Returns how many callbacks ran (completions
     /// and posted functions). Refused with `-EBUSY` from inside a callback.
     pub fn run(&self, mode: RunMode) -> Result<u32, Errno> {
-        let claim = self.owner.claim()?;
-        // SAFETY: we hold the claim; no other borrow of the state is live.
-        let st = unsafe { self.state() };
-        if st.running || claim.nested() {
+        let mut cx = Cx::claim(self)?;
+        let nested = cx.nested();
+        let st = cx.st();
+        if st.running || nested {
             return Err(Errno::EBUSY);
         }
         st.running = true;
         st.close_chain();
         if self.driver.shared() {
             // Other threads may queue while this one waits: hold the claim only per step.
-            drop(claim);
+            drop(cx);
             let result = self.run_threadsafe(mode);
-            let _claim = self.owner.claim()?;
-            // SAFETY: we hold the claim again; no other borrow is live.
-            unsafe { self.state() }.running = false;
+            Cx::claim(self)?.st().running = false;
             return result;
         }
         let result = match mode {
-            RunMode::NoWait => self.run_nowait(),
-            RunMode::Once => self.run_once(),
-            RunMode::UntilDone => self.run_until_done(),
+            RunMode::NoWait => self.run_nowait(&mut cx),
+            RunMode::Once => self.run_once(&mut cx),
+            RunMode::UntilDone => self.run_until_done(&mut cx),
         };
-        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
-        let backlog = !unsafe { self.state() }.backlog.is_empty();
+        let backlog = !cx.st().backlog.is_empty();
         if mode == RunMode::NoWait || backlog {
             // A host loop waits on the notification fd next: what the callbacks queued (or a
             // drain released) must be in the kernel by then, or nothing would ever wake it.
-            let _ = self.submit_inner(false);
+            let _ = self.submit_inner(&mut cx, false);
         }
-        // SAFETY: we hold the claim; callbacks have returned, so no other borrow is live.
-        unsafe { self.state() }.running = false;
+        cx.st().running = false;
         result
     }
 
@@ -80,13 +75,13 @@ impl Ring {
                 self.drain_notify();
             }
             let n = {
-                let _claim = self.owner.claim()?;
-                let n = self.deliver()?;
+                let mut cx = Cx::claim(self)?;
+                let n = self.deliver(&mut cx)?;
                 if !submitter {
                     // SQPOLL: after the callbacks (and the ring's own follow-ups, such as
                     // re-arms and retried cancels), publish what waits in the backlog and wake
                     // the poller if it sleeps, before this thread waits for completions.
-                    self.submit_inner(false)?;
+                    self.submit_inner(&mut cx, false)?;
                 }
                 n
             };
@@ -119,10 +114,9 @@ impl Ring {
     /// The submitter thread's work: move the backlog into the submission queue and enter
     /// the kernel, under the claim (only this thread enters; SQ access stays serialised).
     pub(crate) fn submit_as_submitter(&self) -> Result<(), Errno> {
-        let _claim = self.owner.claim()?;
+        let mut cx = Cx::claim(self)?;
         loop {
-            // SAFETY: we hold the claim; no other borrow is live.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             st.flush_backlog(self.inflight());
             let more = !st.backlog.is_empty();
             st.sync_sq();
@@ -147,11 +141,11 @@ impl Ring {
         }
     }
 
-    fn run_nowait(&self) -> Result<u32, Errno> {
+    fn run_nowait(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
         // Drain before reaping: a completion posted after the drain signals the fd again,
         // so the host never misses one (at worst it wakes once for nothing).
         self.drain_notify();
-        self.submit_inner(false)?;
+        self.submit_inner(cx, false)?;
         if matches!(self.driver, Driver::DeferTaskrun) {
             // With DEFER_TASKRUN the kernel signals the eventfd when it queues deferred work
             // and again when our enter runs it and posts CQEs. Drain that second signal too,
@@ -159,29 +153,26 @@ impl Ring {
             // before the kernel signals) tells us if new work arrived in between.
             loop {
                 self.drain_notify();
-                // SAFETY: we hold the claim; no other borrow is live.
-                if !unsafe { self.state() }.sq.taskrun() {
+                if !cx.st().sq.taskrun() {
                     break;
                 }
-                self.submit_inner(false)?;
+                self.submit_inner(cx, false)?;
             }
         }
-        self.deliver()
+        self.deliver(cx)
     }
 
     #[inline(always)]
-    fn run_once(&self) -> Result<u32, Errno> {
+    fn run_once(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
         loop {
-            // SAFETY: we hold the claim (taken by `run`); no other borrow is live.
-            let st = unsafe { self.state() };
-            let ready = !st.ready.is_empty() || self.posts.is_pending() || self.cq_has_entries();
+            let ready = !cx.st().ready.is_empty() || self.posts.is_pending() || self.cq_has_entries();
             if self.inflight() == 0 && !ready {
                 // Nothing could ever complete: do not block forever.
-                self.submit_inner(false)?;
-                return self.deliver();
+                self.submit_inner(cx, false)?;
+                return self.deliver(cx);
             }
-            self.submit_inner(!ready)?;
-            let n = self.deliver()?;
+            self.submit_inner(cx, !ready)?;
+            let n = self.deliver(cx)?;
             if n > 0 {
                 return Ok(n);
             }
@@ -189,10 +180,10 @@ impl Ring {
     }
 
     #[inline(always)]
-    fn run_until_done(&self) -> Result<u32, Errno> {
+    fn run_until_done(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
         let mut total = 0u32;
         while self.inflight() > 0 || self.posts.is_pending() {
-            match self.run_once() {
+            match self.run_once(cx) {
                 Ok(n) => total = total.saturating_add(n),
                 Err(e) if total > 0 && e == Errno::EINTR => return Ok(total),
                 Err(e) => return Err(e),
@@ -225,9 +216,7 @@ impl Ring {
     }
 
     /// Keeps a read armed on the post wake-up eventfd.
-    pub(crate) fn arm_wake(&self) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
+    pub(crate) fn arm_wake(&self, st: &mut State) {
         if st.wake_armed || st.closing {
             return;
         }
@@ -244,31 +233,28 @@ impl Ring {
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
     /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
     #[inline(always)]
-    pub(crate) fn submit_inner(&self, wait_one: bool) -> Result<u32, Errno> {
+    pub(crate) fn submit_inner(&self, cx: &mut Cx<'_>, wait_one: bool) -> Result<u32, Errno> {
         if self.driver.submitter().is_some() {
             // Only the submitter thread enters the kernel; hand it what is queued.
-            // SAFETY: the caller holds the claim; no other borrow is live.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             let queued = st.sq_ops
                 + st.backlog.iter().filter(|p| p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0).count()
                     as u32;
             self.kick();
             return Ok(queued);
         }
-        let handed = self.submit_entering(wait_one);
+        let st = cx.st();
+        let handed = self.submit_entering(st, wait_one);
         // The kernel consumed entries: the lane may widen.
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        unsafe { self.state() }.reopen_lane();
+        st.reopen_lane();
         handed
     }
 
     /// `submit_inner` for a ring whose own thread enters the kernel.
     #[inline(always)]
-    fn submit_entering(&self, wait_one: bool) -> Result<u32, Errno> {
+    fn submit_entering(&self, st: &mut State, wait_one: bool) -> Result<u32, Errno> {
         let mut handed = 0u32;
         loop {
-            // SAFETY: the caller holds the claim; no other borrow is live.
-            let st = unsafe { self.state() };
             let out_of_room = st.flush_backlog(self.inflight());
             let backlog_left = !st.backlog.is_empty();
             // Never block while SQEs still wait in the backlog: one of them may be what
@@ -306,20 +292,18 @@ impl Ring {
     }
 
     /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
-    pub(crate) fn deliver(&self) -> Result<u32, Errno> {
+    pub(crate) fn deliver(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
         let mut delivered = 0u32;
         loop {
             // Operations finished without a CQE (never submitted).
-            // SAFETY: the caller holds the claim; the borrow ends before any callback.
-            while let Some(id) = unsafe { self.state() }.ready.pop() {
-                delivered += self.finish(id);
+            while let Some(id) = cx.st().ready.pop() {
+                delivered += self.finish(cx, id);
             }
             // `pop` frees each CQE's slot before its callback runs.
             while let Some((user_data, res, flags)) = self.cq.pop() {
-                delivered += self.settle(user_data, res, flags);
+                delivered += self.settle(cx, user_data, res, flags);
             }
-            // SAFETY: the caller holds the claim; no other borrow is live.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             if !st.ready.is_empty() {
                 // Callbacks made more ready.
                 continue;
@@ -340,34 +324,28 @@ impl Ring {
                 Err(e) => return Err(e),
             }
         }
-        delivered += self.run_posted();
-        // SAFETY: the caller holds the claim; the callbacks above have returned.
-        if self.driver.submitter().is_some() && !unsafe { self.state() }.backlog.is_empty() {
+        delivered += self.run_posted(cx);
+        if self.driver.submitter().is_some() && !cx.st().backlog.is_empty() {
             self.kick();
         }
         Ok(delivered)
     }
 
     #[inline]
-    fn run_posted(&self) -> u32 {
-        if !self.posts.is_pending() { 0 } else { self.run_posted_slow() }
+    fn run_posted(&self, cx: &mut Cx<'_>) -> u32 {
+        if !self.posts.is_pending() { 0 } else { self.run_posted_slow(cx) }
     }
 
     #[cold]
-    fn run_posted_slow(&self) -> u32 {
-        let mut posted = {
-            // SAFETY: the caller holds the claim; the borrow ends before any callback.
-            let st = unsafe { self.state() };
-            std::mem::take(&mut st.posted)
-        };
+    fn run_posted_slow(&self, cx: &mut Cx<'_>) -> u32 {
+        let mut posted = std::mem::take(&mut cx.st().posted);
         self.posts.take(&mut posted);
         let n = posted.len() as u32;
         for p in posted.drain(..) {
-            // SAFETY: the poster's contract.
-            unsafe { p.run() };
+            cx.run_posted_work(p);
         }
-        // SAFETY: as above; give the (empty) vector back so its capacity is reused.
-        unsafe { self.state() }.posted = posted;
+        // Give the (empty) vector back so its capacity is reused.
+        cx.st().posted = posted;
         n
     }
 }

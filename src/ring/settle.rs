@@ -15,8 +15,8 @@ use crate::ring::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completi
 use crate::ring::kind::Step;
 use crate::ring::table::split_id;
 use crate::ring::{
-    INTERNAL_CANCEL, INTERNAL_RETRY_TIMER, INTERNAL_TIMER_REMOVE, INTERNAL_WAKE, Pending, Ring, State, TAG_DEADLINE,
-    TAG_INTERNAL, TAG_OWNED, id_of,
+    Cx, INTERNAL_CANCEL, INTERNAL_RETRY_TIMER, INTERNAL_TIMER_REMOVE, INTERNAL_WAKE, Pending, Ring, State,
+    TAG_DEADLINE, TAG_INTERNAL, TAG_OWNED, id_of,
 };
 
 /// The first back-off of a cancel the kernel could not place (`Kind::Cancel`), doubled per
@@ -44,55 +44,42 @@ type Callback = (*mut std::ffi::c_void, crate::ring::completion::OpCallback);
 impl Ring {
     /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
     #[inline]
-    pub(crate) fn settle(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+    pub(crate) fn settle(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
         if !io_uring::cqueue::more(cqe_flags) && !io_uring::cqueue::notif(cqe_flags) {
             // The common case: the one CQE of a plain operation with no group or deadline.
             // (Tagged `user_data` never matches a slot: `take_plain` sees to it.)
-            // SAFETY: the caller holds the claim; the borrow ends before the callback.
-            let st = unsafe { self.state() };
             let id = user_data as i64;
-            // Freed before the callback, as `finish_at` does.
-            if let Some((userdata, cb)) = st.table.take_plain(id) {
+            // Freed before the callback, as `finish` does.
+            if let Some((userdata, cb)) = cx.st().table.take_plain(id) {
                 self.add_inflight(-1);
                 let c = Completion { ring: self.as_ptr(), op: id, res, flags: 0, buf: std::ptr::null_mut(), buf_id: 0 };
-                if let Some(cb) = cb {
-                    // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-                    unsafe { cb(userdata, &c) };
-                }
+                cx.invoke(cb, userdata, &c);
                 return 1;
             }
         }
-        self.settle_general(user_data, res, cqe_flags)
+        self.settle_general(cx, user_data, res, cqe_flags)
     }
 
     /// `settle` for everything but the common case.
     #[inline(never)]
-    fn settle_general(&self, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+    fn settle_general(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
         if user_data & TAG_INTERNAL != 0 {
-            return self.settle_internal(user_data, res);
+            return self.settle_internal(cx, user_data, res);
         }
         let id = id_of(user_data);
-        let outcome = {
-            // SAFETY: the caller holds the claim; the borrow ends with this block, before
-            // any callback.
-            let st = unsafe { self.state() };
-            self.apply(st, id, user_data & TAG_DEADLINE != 0, res, cqe_flags)
-        };
-        match outcome {
+        match self.apply(cx.st(), id, user_data & TAG_DEADLINE != 0, res, cqe_flags) {
             Outcome::Nothing => 0,
             Outcome::More { c, cb: (userdata, cb), rearm } => {
-                if let Some(cb) = cb {
-                    // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-                    unsafe { cb(userdata, &c) };
-                }
-                self.after_buffer_callback(&c);
+                cx.invoke(cb, userdata, &c);
+                let st = cx.st();
+                self.after_buffer_callback(st, &c);
                 if rearm {
                     // A stream the kernel stopped goes on, unless it must end now.
-                    self.after_stopped_stream(id);
+                    self.after_stopped_stream(st, id);
                 }
                 1
             }
-            Outcome::Finish => self.finish(id),
+            Outcome::Finish => self.finish(cx, id),
         }
     }
 
@@ -165,9 +152,7 @@ impl Ring {
     /// After the intermediate completion of a stream the kernel stopped
     /// (`Step::MoreThenRearm`): submit it again under the same id, or end it if it is being
     /// cancelled, timed out or torn down (guarantee 8).
-    fn after_stopped_stream(&self, id: i64) {
-        // SAFETY: the caller holds the claim; the callback has returned.
-        let st = unsafe { self.state() };
+    fn after_stopped_stream(&self, st: &mut State, id: i64) {
         let closing = st.closing;
         let Some(rec) = st.table.get_mut(id) else { return };
         if rec.rearm.is_some() && !rec.stopping() && !closing {
@@ -271,10 +256,8 @@ impl Ring {
 
     /// A CQE of the ring's own requests. Returns callbacks run (a parked receive's timer
     /// may end it).
-    fn settle_internal(&self, user_data: u64, res: i32) -> u32 {
-        // SAFETY: the caller holds the claim; the borrow ends before any callback (`finish`
-        // takes the state anew).
-        let st = unsafe { self.state() };
+    fn settle_internal(&self, cx: &mut Cx<'_>, user_data: u64, res: i32) -> u32 {
+        let st = cx.st();
         if user_data & TAG_DEADLINE != 0 {
             // The timer of a parked receive (`park`): not counted as internal, but as one of
             // the operation's own CQEs.
@@ -288,7 +271,7 @@ impl Ring {
             }
             let Some(rec) = st.table.get_mut(id) else { return 0 };
             if rec.outstanding == 0 && !rec.parked {
-                return self.finish(id);
+                return self.finish(cx, id);
             }
             return 0;
         }
@@ -308,7 +291,7 @@ impl Ring {
             INTERNAL_WAKE => {
                 // A post woke us; the posted work itself is drained by `deliver`.
                 st.wake_armed = false;
-                self.arm_wake();
+                self.arm_wake(st);
             }
             INTERNAL_CANCEL => st.cancel_all_in_flight = false,
             INTERNAL_RETRY_TIMER | INTERNAL_TIMER_REMOVE => {}
@@ -359,12 +342,10 @@ impl Ring {
 
     /// After a callback that got a buffer from a group the user already freed: nobody can
     /// recycle it any more, so take it back here.
-    fn after_buffer_callback(&self, c: &Completion) {
+    fn after_buffer_callback(&self, st: &mut State, c: &Completion) {
         if c.flags & AR_COMPLETION_BUFFER == 0 {
             return;
         }
-        // SAFETY: the caller holds the claim; the callback has returned.
-        let st = unsafe { self.state() };
         let Some(rec) = st.table.get_mut(c.op) else { return };
         // SAFETY: a record's group outlives the record; we hold the claim.
         if let Some(g) = unsafe { rec.group.as_ref() } {
@@ -377,10 +358,9 @@ impl Ring {
 
     /// Delivers the final completion of `id` and frees its record. Returns 1 (0 for an id
     /// that is not live).
-    pub(crate) fn finish(&self, id: i64) -> u32 {
+    pub(crate) fn finish(&self, cx: &mut Cx<'_>, id: i64) -> u32 {
         let (c, userdata, cb, group) = {
-            // SAFETY: the caller holds the claim; the borrow ends with this block.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             let Some(rec) = st.table.get_mut(id) else { return 0 };
             debug_assert!(rec.outstanding == 0 && !rec.parked, "finishing {id:#x} while the kernel owes it CQEs");
             let (res, flags) = rec.final_completion();
@@ -395,10 +375,7 @@ impl Ring {
             (c, userdata, cb, group)
         };
         self.add_inflight(-1);
-        if let Some(cb) = cb {
-            // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-            unsafe { cb(userdata, &c) };
-        }
+        cx.invoke(cb, userdata, &c);
         // The group stays alive through the callback (its buffer may be in use there).
         if !group.is_null() {
             // SAFETY: a record's group outlives the record; we hold the claim.
@@ -410,7 +387,7 @@ impl Ring {
             }
             gs.users -= 1;
             if gs.freed && gs.users == 0 {
-                self.destroy_group(group);
+                self.destroy_group(cx.st(), group);
             }
         }
         1

@@ -16,7 +16,7 @@ use std::mem::ManuallyDrop;
 use io_uring::{opcode, types};
 
 use crate::ring::Kind;
-use crate::ring::{INTERNAL_CANCEL, Pending, Ring};
+use crate::ring::{Cx, INTERNAL_CANCEL, Pending, Ring, State};
 
 /// How long teardown lets the kernel release zero-copy buffers before it aborts their
 /// connections.
@@ -28,10 +28,8 @@ impl Ring {
     /// Whether the calling thread may free the ring now: it is not inside `run` or a
     /// callback, and no other thread is using the ring.
     pub fn check_free(&self) -> Result<(), &'static str> {
-        let claim = self.owner.claim().map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
-        // SAFETY: we hold the claim; no other borrow is live.
-        let st = unsafe { self.state() };
-        if claim.nested() || st.running {
+        let mut cx = Cx::claim(self).map_err(|_| "ar_ring_free: the ring is in use by another thread")?;
+        if cx.nested() || cx.st().running {
             return Err(
                 "ar_ring_free: called from inside a callback or ar_ring_run; free the ring after ar_ring_run returns",
             );
@@ -45,27 +43,26 @@ impl Ring {
     fn shutdown(&self) -> bool {
         // From here on this thread enters the kernel itself: the submitter is done.
         self.stop_submitter();
-        let Ok(_claim) = self.owner.claim() else {
+        let Ok(mut cx) = Cx::claim(self) else {
             return false;
         };
-        self.end_what_the_library_holds();
+        self.end_what_the_library_holds(cx.st());
         let start = now_ns();
         let mut aborted = false;
         // Wake up now and then to re-issue the cancel for operations started meanwhile.
         let idle = types::Timespec::new().nsec(100_000_000);
         loop {
-            if self.deliver().is_err() {
+            if self.deliver(&mut cx).is_err() {
                 return false;
             }
-            // SAFETY: we hold the claim; the previous borrow has ended.
-            let st = unsafe { self.state() };
+            let st = cx.st();
             if self.inflight() == 0 && st.internal_inflight == 0 {
                 break;
             }
             let waited = now_ns().saturating_sub(start);
             if waited > ZERO_COPY_GRACE_NS && !aborted {
                 aborted = true;
-                self.abort_zero_copy_connections();
+                self.abort_zero_copy_connections(st);
             }
             if waited > GIVE_UP_NS {
                 eprintln!(
@@ -75,8 +72,6 @@ impl Ring {
                 );
                 return false;
             }
-            // SAFETY: we hold the claim; the previous borrow has ended.
-            let st = unsafe { self.state() };
             if !st.cancel_all_in_flight {
                 // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
                 let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
@@ -96,9 +91,7 @@ impl Ring {
         self.kernel.unregister_eventfd();
         // Groups the user has not freed outlive the ring: unregister them and leave their
         // memory to ar_bufgroup_free.
-        // SAFETY: we hold the claim; every callback has returned.
-        let st = unsafe { self.state() };
-        for g in st.groups.drain(..) {
+        for g in cx.st().groups.drain(..) {
             // SAFETY: registered groups are alive.
             let group = unsafe { &*g };
             self.kernel.unregister_buf_ring(group.bgid);
@@ -109,9 +102,7 @@ impl Ring {
 
     /// Refuses new operations and ends, without the kernel, every operation the library
     /// holds itself: parked receives and everything in the backlog.
-    fn end_what_the_library_holds(&self) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
+    fn end_what_the_library_holds(&self, st: &mut State) {
         st.closing = true;
         st.lane = 0;
         st.running = true;
@@ -130,9 +121,7 @@ impl Ring {
     /// Aborts the TCP connections of zero-copy sends whose buffers the kernel still holds:
     /// `connect(AF_UNSPEC)` disconnects the socket and purges its send queue, so the kernel
     /// posts the notifications teardown waits for.
-    fn abort_zero_copy_connections(&self) {
-        // SAFETY: the caller holds the claim; no other borrow is live.
-        let st = unsafe { self.state() };
+    fn abort_zero_copy_connections(&self, st: &mut State) {
         let fds: Vec<i32> = {
             let ids = st.table.live_ids_where(|r| r.kind == Kind::SendZc && r.fd >= 0);
             ids.iter().filter_map(|&id| st.table.get_mut(id).map(|r| std::mem::replace(&mut r.fd, -1))).collect()
