@@ -140,7 +140,7 @@ $(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror $$($(TEST_PC) pkg-config --cflags asyncring) -o $@ $< \
 	    $$($(TEST_PC) pkg-config --libs asyncring) -Wl,-rpath,$(TEST_PREFIX)/lib
 
-EXAMPLES := $(addprefix $(BUILD)/examples/,checksum host_loop echo_server)
+EXAMPLES := $(addprefix $(BUILD)/examples/,checksum host_loop echo_server thread_pool)
 
 examples: $(EXAMPLES)
 
@@ -164,6 +164,8 @@ test-net: $(BUILD)/tests/echo_server $(BUILD)/loadgen
 test-examples: $(EXAMPLES)
 	@$(BUILD)/examples/checksum /proc/self/exe >/dev/null && echo "ok: examples/c/checksum"
 	@printf 'hello\n' | $(BUILD)/examples/host_loop | grep -q 'read 6 bytes: hello' && echo "ok: examples/c/host_loop"
+	@$(BUILD)/examples/thread_pool | grep -q '^64 of 64 reads' && echo "ok: examples/c/thread_pool"
+	@$(BUILD)/examples/thread_pool sqpoll | grep -q '^64 of 64 reads' && echo "ok: examples/c/thread_pool sqpoll"
 
 
 # --- benchmarks (bench/run.py; results in bench/RESULTS.md) --------------------------------
@@ -186,9 +188,9 @@ $(BUILD)/echo_uring_raw: bench/baselines/echo_uring_raw.c
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
 
 bench:
-	scripts/provision-debian.sh liburing-dev linux-perf pkg-config
+	scripts/provision-debian.sh liburing-dev linux-perf pkg-config valgrind
 	python3 bench/run.py
 
 clean:
 	$(CARGO) clean
-	rm -rf $(BUILD) zig/.zig-cache zig/zig-out .build
+	rm -rf $(BUILD) .zig-cache zig-out .build
