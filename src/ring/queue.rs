@@ -355,3 +355,26 @@ fn sqe_flags(op_flags: u32) -> squeue::Flags {
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_flags_become_sqe_flags_except_drain() {
+        assert_eq!(sqe_flags(0), squeue::Flags::empty());
+        assert_eq!(sqe_flags(AR_OP_LINK), squeue::Flags::IO_LINK);
+        assert_eq!(sqe_flags(AR_OP_HARDLINK), squeue::Flags::IO_HARDLINK);
+        assert_eq!(sqe_flags(AR_OP_ASYNC | AR_OP_FIXED_FILE), squeue::Flags::ASYNC | squeue::Flags::FIXED_FILE);
+        // The library keeps drains itself (backlog.rs): the kernel's would hold cancels.
+        assert_eq!(sqe_flags(AR_OP_DRAIN), squeue::Flags::empty());
+        // AR_OP_REARM is the library's too.
+        assert_eq!(sqe_flags(AR_OP_REARM), squeue::Flags::empty());
+    }
+
+    #[test]
+    fn failed_results_become_negative_ids() {
+        assert_eq!(id_or_errno(Ok(42)), 42);
+        assert_eq!(id_or_errno(Err(Errno::EBADF)), -i64::from(libc::EBADF));
+    }
+}
