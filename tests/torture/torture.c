@@ -28,7 +28,9 @@
  * Usage: torture [--seed N] [--ops N] [--mode all|default,tiny,single,sqpoll,threadsafe]
  *                [--no FEATURE[,FEATURE...]] [--no-fork] [--verbose] [--free-timeout S]
  * Features: drain zc rearm chain deadline cancel cancelfd groupfree accept fs splice fixed
- *           shutdown abrupt dlflag (the last relaxes only the AR_COMPLETION_DEADLINE check).
+ *           shutdown abrupt dlflag (relaxes only the AR_COMPLETION_DEADLINE check) blockrun
+ *           (AR_RUN_ONCE/UNTIL_DONE; valgrind holds its lock across io_uring_enter, so a
+ *           blocking run would starve the threads that wake it: the valgrind pass drops it).
  * Every failure prints the seed and mode; `torture --seed S --mode M --ops N` replays the
  * same random choices (timing still varies: run it a few times).
  */
@@ -70,11 +72,12 @@ static const char *mode_names[M_COUNT] = {"default", "tiny", "single", "sqpoll",
 
 enum {
     F_DRAIN, F_ZC, F_REARM, F_CHAIN, F_DEADLINE, F_CANCEL, F_CANCELFD, F_GROUPFREE, F_ACCEPT,
-    F_FS, F_SPLICE, F_FIXED, F_SHUTDOWN, F_ABRUPT, F_DLFLAG, F_COUNT
+    F_FS, F_SPLICE, F_FIXED, F_SHUTDOWN, F_ABRUPT, F_DLFLAG, F_BLOCKRUN, F_COUNT
 };
 static const char *feature_names[F_COUNT] = {"drain",  "zc",     "rearm",    "chain",    "deadline",
                                              "cancel", "cancelfd", "groupfree", "accept", "fs",
-                                             "splice", "fixed",  "shutdown", "abrupt",   "dlflag"};
+                                             "splice", "fixed",  "shutdown", "abrupt",   "dlflag",
+                                             "blockrun"};
 static int feat[F_COUNT];
 
 static uint64_t g_seed;
@@ -121,6 +124,7 @@ static atomic_long g_failures;
 static long g_fail_printed;
 static int g_run_no;
 static long g_natural; /* final callbacks that are not cancels or cancelled */
+static long g_event;   /* adoption and final callback order */
 static long g_ops_issued, g_callbacks, g_more_callbacks, g_refused, g_runs, g_abrupt_frees;
 static long g_stat_cancel_enoent_live, g_stat_deadline_fired, g_stat_cancelled, g_stat_enobufs,
     g_stat_bytes, g_stat_posts, g_stat_chains, g_stat_drains, g_stat_accepts, g_stat_zc;
@@ -239,6 +243,7 @@ struct rec {
     int issuer_main;
     long seq;
     double t_issue;
+    long issue_ev, final_ev;
 };
 #define REC_MAGIC 0x7e57ab1eu
 
@@ -494,6 +499,7 @@ static void adopt(struct run *run, struct rec *r, int64_t rc) {
     r->id = rc;
     r->state = S_LIVE;
     r->t_issue = now_s();
+    r->issue_ev = ++g_event;
     live_add(run, r);
     run->issued++;
     g_ops_issued++;
@@ -1157,7 +1163,12 @@ static int can_etimedout(enum kind k) {
 }
 
 static int cancelled_ok(struct run *run, struct rec *r) {
-    return r->eligible || run->freeing || r->chain || (r->grp && r->grp->freed);
+    if (r->eligible || run->freeing || r->chain || (r->grp && r->grp->freed)) return 1;
+    /* a cancel by fd queued before this op but executed while it was live also hits it */
+    if (r->fd >= 0)
+        for (struct rec *q = run->all; q; q = q->all_next)
+            if (q->kind == K_CANCEL_FD && q->idx == r->fd && (q->state == S_LIVE || q->final_ev > r->issue_ev)) return 1;
+    return 0;
 }
 
 static void check_cancel_pair(struct rec *target) {
@@ -1204,6 +1215,7 @@ static void check_chain(struct run *run, struct chain *ch) {
 
 static void on_final_common(struct run *run, struct rec *r) {
     r->state = S_FINAL;
+    r->final_ev = ++g_event;
     live_del(run, r);
     release(run, r);
     if (run->nstale < 64) run->stale[run->nstale++] = r->id;
@@ -1325,7 +1337,10 @@ static void stream_write_done(struct run *run, struct rec *r, int32_t res) {
         s->wpos += (uint64_t)res;
     } else if (res == -EPIPE && (s->shut || s->shut_op)) {
     } else if (res != -ECANCELED && res != -EINTR && res != -ETIMEDOUT) {
-        fail("unexpected-error", "%s on stream %d: %d (%s) [len %zu fixed %d iovcnt %d flags %#x]", kind_names[r->kind], r->idx, res, ar_strerror(res), r->len, r->fixed_slot, r->iovcnt, r->opflags);
+        fail(res == -512 ? "kernel-errno-leak" : "unexpected-error", "%s on stream %d: %d (%s)%s [len %zu fixed %d iovcnt %d flags %#x]",
+             kind_names[r->kind], r->idx, res, ar_strerror(res),
+             res == -512 ? ": -ERESTARTSYS, a kernel-internal code (tests/torture/repro/splice_erestartsys.c)" : "", r->len,
+             r->fixed_slot, r->iovcnt, r->opflags);
     }
 }
 
@@ -1914,7 +1929,7 @@ static void quiesce(struct run *run) {
     check_inflight(run, "after cancel-all");
     pthread_mutex_unlock(&olock);
     double t0 = now_s();
-    int until_done = rchance(&run->rng, 30);
+    int until_done = feat[F_BLOCKRUN] && rchance(&run->rng, 30);
     wd_arm(run, g_free_timeout + 6.0, until_done ? "ar_ring_run(AR_RUN_UNTIL_DONE) after cancelling everything"
                                                  : "ar_ring_run after cancelling everything");
     if (until_done) {
@@ -2140,6 +2155,7 @@ static int one_run(int mode, uint64_t seed, long budget, int fd_base) {
             if (rc < 0) fail("submit", "ar_ring_submit: %s", ar_strerror(rc));
         }
         int how = (int)rbelow(&run->rng, 3);
+        if (how == 1 && !feat[F_BLOCKRUN]) how = 2;
         wd_arm(run, 30.0, "the main loop's ar_ring_run");
         int n = run_ring(run, how);
         wd_disarm();
@@ -2282,7 +2298,7 @@ static void usage(void) {
             "               [--free-timeout S] [--mode-timeout S] [--verbose]\n"
             "modes: default tiny single sqpoll threadsafe\n"
             "features for --no: drain zc rearm chain deadline cancel cancelfd groupfree accept fs splice fixed\n"
-            "                   shutdown abrupt dlflag\n");
+            "                   shutdown abrupt dlflag blockrun\n");
     exit(2);
 }
 
