@@ -5,8 +5,8 @@
 #   make lint            rustfmt --check, clippy -D warnings (all targets), zig fmt --check
 #   make demo            the library at work: the C echo server under the load generator
 #   make bench           the benchmark suite (bench/RESULTS.md)
-#   make fuzz            fuzz the C API for FUZZ_SECONDS (600) with libFuzzer (tests/fuzz)
 #   make torture SEED= OPS=   the torture test with its oracle, long (tests/torture)
+#   make fuzz            fuzz the C API for FUZZ_SECONDS (600) with libFuzzer (tests/fuzz)
 #   make install PREFIX=/usr/local DESTDIR=   /  make uninstall
 #   make header          regenerate include/asyncring.h (pinned cbindgen)
 
@@ -29,8 +29,8 @@ TEST_PREFIX := $(CURDIR)/$(BUILD)/prefix
 TEST_PC     := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefined -fno-omit-frame-pointer
 
-.PHONY: test-torture test-torture-valgrind torture
 .PHONY: test-fuzz fuzz fuzz-known fuzz-clang
+.PHONY: test-torture test-torture-valgrind torture
 .PHONY: FORCE prefix all lib header lint check-header check-symbols install uninstall test test-rust test-c \
         test-header test-install test-examples test-net test-zig test-swift examples demo bench clean
 
@@ -137,6 +137,54 @@ test-zig: $(TEST_PREFIX)/.stamp
 # The Swift package (Package.swift, swift/): Swift 6 mode, warnings as errors, XCTest.
 test-swift: $(TEST_PREFIX)/.stamp
 	swift/test.sh
+
+# --- fuzzing (tests/fuzz): libFuzzer over the whole C API ----------------------------------
+# The fuzzer links its own build of the library (build/fuzz-target): the Rust code carries
+# libFuzzer's coverage instrumentation (sancov), debug assertions, overflow checks and
+# panic=abort, so coverage guides it through the library's branches and any panic is a crash.
+# A second binary links the installed shared library, as users do, and replays the saved
+# inputs too. Both run under ASan, UBSan and LeakSanitizer.
+# `make test-fuzz` replays tests/fuzz/corpus and tests/fuzz/regressions, then fuzzes for
+# FUZZ_TEST_SECONDS; `make fuzz FUZZ_SECONDS=3600 FUZZ_JOBS=2` runs long; `make fuzz-known`
+# replays the reproducers of reported, unfixed defects (tests/fuzz/known).
+FUZZ_CC           ?= clang-14
+FUZZ_SECONDS      ?= 600
+FUZZ_TEST_SECONDS ?= 60
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -fno-omit-frame-pointer \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS   := tests/fuzz/fuzz_api.c tests/fuzz/fuzz_world.c
+FUZZ_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+FUZZ_LIB    := $(BUILD)/fuzz-target/$(FUZZ_TRIPLE)/release/libasyncring.a
+# --target keeps these flags off build scripts, which run on the host uninstrumented.
+FUZZ_RUSTFLAGS := -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=3 \
+                  -C llvm-args=-sanitizer-coverage-inline-8bit-counters \
+                  -C llvm-args=-sanitizer-coverage-pc-table -C llvm-args=-sanitizer-coverage-trace-compares
+
+$(FUZZ_LIB): FORCE
+	CARGO_TARGET_DIR=$(BUILD)/fuzz-target RUSTFLAGS='$(FUZZ_RUSTFLAGS)' \
+	CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true \
+	CARGO_PROFILE_RELEASE_PANIC=abort $(CARGO) build --quiet --release --lib --target $(FUZZ_TRIPLE)
+
+fuzz-clang:
+	@scripts/provision-debian.sh clang-14 libclang-rt-14-dev
+
+$(BUILD)/fuzz/fuzz_api: $(FUZZ_SRCS) tests/fuzz/fuzz.h include/asyncring.h $(FUZZ_LIB) | fuzz-clang
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iinclude -o $@ $(FUZZ_SRCS) $(FUZZ_LIB) -lpthread -ldl -lm
+
+$(BUILD)/fuzz/fuzz_api_so: $(FUZZ_SRCS) tests/fuzz/fuzz.h $(TEST_PREFIX)/.stamp | fuzz-clang
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(TEST_PREFIX)/include -o $@ $(FUZZ_SRCS) \
+	    -L$(TEST_PREFIX)/lib -lasyncring -Wl,-rpath,$(TEST_PREFIX)/lib -lpthread
+
+test-fuzz: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_api_so
+	@FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) tests/fuzz/run.sh test $^
+
+fuzz: $(BUILD)/fuzz/fuzz_api
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh long $<
+
+fuzz-known: $(BUILD)/fuzz/fuzz_api $(BUILD)/fuzz/fuzz_api_so
+	@tests/fuzz/run.sh known $^
 
 # --- torture test (tests/torture): every operation family, every ring mode, an oracle -------
 # A seeded random mix of operations on pipes, socketpairs, TCP loopback and files, with
