@@ -243,7 +243,7 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
 
     /// The next element, nil at the end. Cancelling the calling Task cancels the operation
     /// and throws `CancellationError`.
-    func next() async throws -> Element? {
+    func next(isolation: isolated (any Actor)?) async throws -> Element? {
         if Task.isCancelled {
             cancel()
             throw CancellationError()
@@ -257,8 +257,8 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
         case .failure(let error): throw error
         case .wait: break
         }
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element?, any Error>) in
+        return try await withTaskCancellationHandler(operation: {
+            try await withUnsafeThrowingContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Element?, any Error>) in
                 var unpause = false
                 let ready = state.withLock { s -> Ready in
                     let ready = s.takeReady(limit: limit, unpause: &unpause)
@@ -276,9 +276,9 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
                 case .wait: break
                 }
             }
-        } onCancel: {
+        }, onCancel: {
             self.cancel()
-        }
+        }, isolation: isolation)
     }
 
     /// Stops the stream: cancels the operation, gives back what was buffered, and makes a
@@ -350,7 +350,12 @@ public struct AcceptSequence: AsyncSequence, Sendable {
         let handle: IteratorHandle<AcceptDriver>
 
         public mutating func next() async throws -> Int32? {
-            try await handle.stream.next()
+            try await handle.stream.next(isolation: nil)
+        }
+
+        /// `next()` in the caller's isolation: a loop on an actor of a ``RingExecutor`` stays on it.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Int32? {
+            try await handle.stream.next(isolation: actor)
         }
     }
 }
@@ -422,7 +427,12 @@ public struct ReceiveSequence: AsyncSequence, Sendable {
         let handle: IteratorHandle<ReceiveDriver>
 
         public mutating func next() async throws -> [UInt8]? {
-            guard let lent = try await handle.stream.next() else { return nil }
+            try await next(isolation: nil)
+        }
+
+        /// `next()` in the caller's isolation: a loop on an actor of a ``RingExecutor`` stays on it.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            guard let lent = try await handle.stream.next(isolation: actor) else { return nil }
             let bytes = Array(UnsafeRawBufferPointer(start: lent.pointer, count: lent.count))
             handle.stream.driver.group.recycle(lent.id)
             return bytes

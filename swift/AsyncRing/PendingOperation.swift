@@ -45,13 +45,13 @@ final class PendingOperation: @unchecked Sendable {
     /// (`.deadlineExceeded` when its deadline ended it, `.timedOut` for the kernel's `ETIMEDOUT`).
     /// A result that arrives despite a cancel request is returned: the I/O happened.
     static func run(
-        on ring: Ring, keepAlive: AnyObject? = nil,
+        on ring: Ring, keepAlive: AnyObject? = nil, isolation: isolated (any Actor)?,
         _ start: (OpaquePointer, UnsafeMutableRawPointer) -> Int64
     ) async throws -> Int32 {
         try Task.checkCancellation()
         let op = PendingOperation(ring: ring, keepAlive: keepAlive)
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int32, any Error>) in
+        return try await withTaskCancellationHandler(operation: {
+            try await withUnsafeThrowingContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Int32, any Error>) in
                 op.state.withLock { $0.continuation = continuation }
                 let userdata = Unmanaged.passRetained(op).toOpaque()
                 let id = ring.core.withOpenRing { start($0, userdata) } ?? -Int64(ESHUTDOWN)
@@ -69,9 +69,9 @@ final class PendingOperation: @unchecked Sendable {
                 }
                 if cancelNow { ring.core.cancel(id) }
             }
-        } onCancel: {
+        }, onCancel: {
             op.requestCancel()
-        }
+        }, isolation: isolation)
     }
 
     /// The final completion (from the C callback, on the delivery thread). `flags` tell a

@@ -63,8 +63,8 @@ public struct ReceivedBufferStream: Sendable {
     let handle: IteratorHandle<ReceiveDriver>
 
     /// The next chunk; nil at end of stream. Throws as ``ReceiveSequence`` does.
-    public func next() async throws -> ReceivedBuffer? {
-        guard let lent = try await handle.stream.next() else { return nil }
+    public func next(isolation: isolated (any Actor)? = #isolation) async throws -> ReceivedBuffer? {
+        guard let lent = try await handle.stream.next(isolation: isolation) else { return nil }
         return ReceivedBuffer(lent, group: handle.stream.driver.group)
     }
 }
@@ -83,21 +83,23 @@ extension Ring {
     /// Sends a received buffer's bytes from the buffer itself (`send(2)`, `MSG_NOSIGNAL` by
     /// default). Returns the count sent, possibly short.
     public func send(
-        _ fd: Int32, _ buffer: borrowing ReceivedBuffer, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil
+        _ fd: Int32, _ buffer: borrowing ReceivedBuffer, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int {
-        try await send(fd, buffer.pointer, buffer.count, flags: flags, deadline: deadline)
+        try await send(fd, buffer.pointer, buffer.count, flags: flags, deadline: deadline, isolation: isolation)
     }
 
     /// Sends all of a received buffer's bytes from the buffer itself, one send at a time, and
     /// gives the buffer back to its group (also when it throws).
     public func sendAll(
-        _ fd: Int32, _ buffer: consuming ReceivedBuffer, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil
+        _ fd: Int32, _ buffer: consuming ReceivedBuffer, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation
     ) async throws {
         let pointer = buffer.pointer
         let count = buffer.count
         var sent = 0
         while sent < count {
-            sent += try await send(fd, pointer + sent, count - sent, flags: flags, deadline: deadline)
+            sent += try await send(fd, pointer + sent, count - sent, flags: flags, deadline: deadline, isolation: isolation)
         }
         buffer.release()
     }
@@ -105,7 +107,8 @@ extension Ring {
     /// A send from memory that the caller keeps alive until it returns (the kernel reads it
     /// until the final completion, which this awaits even when the Task is cancelled).
     private func send(
-        _ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int, flags: Int32, deadline: Duration?
+        _ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int, flags: Int32, deadline: Duration?,
+        isolation: isolated (any Actor)?
     ) async throws -> Int {
         let opts = OpOptions(deadline: deadline)
         let bytes = SendablePointerBytes(pointer: pointer)

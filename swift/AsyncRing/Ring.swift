@@ -80,23 +80,26 @@ public final class Ring: Sendable {
         core.inflight
     }
 
+    /// Queues one single-shot operation with `start` and awaits its final completion, in the
+    /// caller's isolation (so that a task on an actor of a ``RingExecutor`` never leaves it).
     func run(
-        keepAlive: AnyObject? = nil,
-        _ start: (OpaquePointer, UnsafeMutableRawPointer) -> Int64
+        isolation: isolated (any Actor)? = #isolation,
+        keepAlive: (any AnyObject & Sendable)? = nil,
+        _ start: @Sendable (OpaquePointer, UnsafeMutableRawPointer) -> Int64
     ) async throws -> Int32 {
         // On an executor's ring, an operation called from another thread hops onto it.
         if let executor = core.owningExecutor, !executor.isCurrent {
             return try await executor.runHere {
-                try await PendingOperation.run(on: self, keepAlive: keepAlive, start)
+                try await PendingOperation.run(on: self, keepAlive: keepAlive, isolation: nil, start)
             }
         }
-        return try await PendingOperation.run(on: self, keepAlive: keepAlive, start)
+        return try await PendingOperation.run(on: self, keepAlive: keepAlive, isolation: isolation, start)
     }
 
     // MARK: Operations
 
     /// A no-op through the kernel: completes once the ring has submitted and reaped it.
-    public func nop(deadline: Duration? = nil) async throws {
+    public func nop(deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let opts = OpOptions(deadline: deadline)
         _ = try await run { ring, ud in
             opts.with { ar_op_nop(ring, $0, ud, completePendingOperation) }
@@ -104,7 +107,7 @@ public final class Ring: Sendable {
     }
 
     /// Suspends for `duration` on an io_uring timer (`ar_op_timeout`).
-    public func sleep(for duration: Duration) async throws {
+    public func sleep(for duration: Duration, isolation: isolated (any Actor)? = #isolation) async throws {
         let ns = duration.nanosecondsForDeadline
         do {
             _ = try await run { ring, ud in
@@ -117,7 +120,7 @@ public final class Ring: Sendable {
 
     /// Reads up to `count` bytes from `fd` at `offset` (nil: the current position, as for
     /// pipes and sockets). Returns fewer bytes at end of file, none at its end.
-    public func read(fd: Int32, count: Int, offset: UInt64? = nil, deadline: Duration? = nil) async throws -> [UInt8] {
+    public func read(fd: Int32, count: Int, offset: UInt64? = nil, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> [UInt8] {
         let storage = ByteStorage(count: count)
         let opts = OpOptions(deadline: deadline)
         let n = try await run(keepAlive: storage) { ring, ud in
@@ -128,7 +131,7 @@ public final class Ring: Sendable {
 
     /// Writes `bytes` to `fd` at `offset` (nil: the current position). Returns the number
     /// of bytes written (possibly short).
-    public func write(fd: Int32, bytes: some Collection<UInt8>, offset: UInt64? = nil, deadline: Duration? = nil) async throws -> Int {
+    public func write(fd: Int32, bytes: some Collection<UInt8>, offset: UInt64? = nil, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> Int {
         let storage = ByteStorage(copying: bytes)
         let opts = OpOptions(deadline: deadline)
         let n = try await run(keepAlive: storage) { ring, ud in
@@ -141,7 +144,8 @@ public final class Ring: Sendable {
     /// Returns the new file descriptor; close it with ``close(_:deadline:)`` or `Glibc.close`.
     public func open(
         _ path: String, flags: Int32 = O_RDONLY | O_CLOEXEC, mode: mode_t = 0o644,
-        relativeTo directory: Int32 = AT_FDCWD, deadline: Duration? = nil
+        relativeTo directory: Int32 = AT_FDCWD, deadline: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int32 {
         let opts = OpOptions(deadline: deadline)
         return try await run { ring, ud in
@@ -153,7 +157,7 @@ public final class Ring: Sendable {
     }
 
     /// Closes `fd` (`close(2)` through the ring).
-    public func close(_ fd: Int32, deadline: Duration? = nil) async throws {
+    public func close(_ fd: Int32, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let opts = OpOptions(deadline: deadline)
         _ = try await run { ring, ud in
             opts.with { ar_op_close(ring, fd, $0, ud, completePendingOperation) }
@@ -161,7 +165,7 @@ public final class Ring: Sendable {
     }
 
     /// Flushes `fd` to storage: `fsync(2)`, or `fdatasync(2)` with `dataOnly`.
-    public func fsync(_ fd: Int32, dataOnly: Bool = false, deadline: Duration? = nil) async throws {
+    public func fsync(_ fd: Int32, dataOnly: Bool = false, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let opts = OpOptions(deadline: deadline)
         let flags = dataOnly ? UInt32(AR_FSYNC_DATASYNC) : 0
         _ = try await run { ring, ud in
@@ -172,17 +176,18 @@ public final class Ring: Sendable {
     /// File status of `path` (`statx(2)`), relative to `directory`.
     public func stat(
         _ path: String, relativeTo directory: Int32 = AT_FDCWD, followSymlinks: Bool = true,
-        deadline: Duration? = nil
+        deadline: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation
     ) async throws -> FileStatus {
         try await statx(directory, path, flags: followSymlinks ? 0 : atSymlinkNoFollow, deadline: deadline)
     }
 
     /// File status of an open descriptor (`statx(2)` with `AT_EMPTY_PATH`).
-    public func stat(fd: Int32, deadline: Duration? = nil) async throws -> FileStatus {
+    public func stat(fd: Int32, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> FileStatus {
         try await statx(fd, "", flags: atEmptyPath, deadline: deadline)
     }
 
-    private func statx(_ directory: Int32, _ path: String, flags: Int32, deadline: Duration?) async throws -> FileStatus {
+    private func statx(_ directory: Int32, _ path: String, flags: Int32, deadline: Duration?, isolation: isolated (any Actor)? = #isolation) async throws -> FileStatus {
         let storage = StatxStorage()
         let opts = OpOptions(deadline: deadline)
         _ = try await run(keepAlive: storage) { ring, ud in
@@ -201,7 +206,8 @@ public final class Ring: Sendable {
     /// Creates a socket (`socket(2)` through the ring). Returns its descriptor.
     public func socket(
         domain: Int32 = AF_INET, type: Int32 = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-        protocol proto: Int32 = 0, deadline: Duration? = nil
+        protocol proto: Int32 = 0, deadline: Duration? = nil,
+        isolation: isolated (any Actor)? = #isolation
     ) async throws -> Int32 {
         let opts = OpOptions(deadline: deadline)
         return try await run { ring, ud in
@@ -212,7 +218,7 @@ public final class Ring: Sendable {
     /// Connects `fd` to `address` (the address is copied at once). A connect the kernel gives
     /// up on (its SYNs went unanswered) throws `.timedOut`; `deadline:` expiring first throws
     /// `.deadlineExceeded`.
-    public func connect(_ fd: Int32, to address: SocketAddress, deadline: Duration? = nil) async throws {
+    public func connect(_ fd: Int32, to address: SocketAddress, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let opts = OpOptions(deadline: deadline)
         _ = try await run { ring, ud in
             address.withSockaddr { sa, len in
@@ -223,7 +229,7 @@ public final class Ring: Sendable {
 
     /// Accepts one connection on listening socket `fd`. Returns the connection's
     /// descriptor. For a stream of connections use ``accept(_:flags:maxPending:deadline:)``.
-    public func acceptOne(_ fd: Int32, flags: Int32 = Int32(SOCK_CLOEXEC.rawValue), deadline: Duration? = nil) async throws -> Int32 {
+    public func acceptOne(_ fd: Int32, flags: Int32 = Int32(SOCK_CLOEXEC.rawValue), deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> Int32 {
         let opts = OpOptions(deadline: deadline)
         return try await run { ring, ud in
             opts.with { ar_op_accept(ring, fd, flags, $0, ud, completePendingOperation) }
@@ -232,14 +238,14 @@ public final class Ring: Sendable {
 
     /// Sends `bytes` on `fd` (`send(2)`, `MSG_NOSIGNAL` by default: a closed peer gives
     /// `.brokenPipe`, not SIGPIPE). Returns the count sent, possibly short; see ``sendAll(_:_:flags:deadline:)``.
-    public func send(_ fd: Int32, _ bytes: some Collection<UInt8>, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil) async throws -> Int {
+    public func send(_ fd: Int32, _ bytes: some Collection<UInt8>, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> Int {
         let storage = ByteStorage(copying: bytes)
         return try await send(fd, storage: storage, from: 0, flags: flags, deadline: deadline)
     }
 
     /// Sends all of `bytes` on `fd`, one send at a time (two sends in flight on one TCP
     /// socket could reorder bytes when the first is short).
-    public func sendAll(_ fd: Int32, _ bytes: some Collection<UInt8>, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil) async throws {
+    public func sendAll(_ fd: Int32, _ bytes: some Collection<UInt8>, flags: Int32 = Int32(MSG_NOSIGNAL), deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let storage = ByteStorage(copying: bytes)
         var sent = 0
         while sent < storage.count {
@@ -247,7 +253,7 @@ public final class Ring: Sendable {
         }
     }
 
-    private func send(_ fd: Int32, storage: ByteStorage, from start: Int, flags: Int32, deadline: Duration?) async throws -> Int {
+    private func send(_ fd: Int32, storage: ByteStorage, from start: Int, flags: Int32, deadline: Duration?, isolation: isolated (any Actor)? = #isolation) async throws -> Int {
         let opts = OpOptions(deadline: deadline)
         let n = try await run(keepAlive: storage) { ring, ud in
             opts.with {
@@ -259,7 +265,7 @@ public final class Ring: Sendable {
 
     /// Receives up to `count` bytes from `fd` (`recv(2)`). Empty at end of stream.
     /// For a stream of chunks from a buffer group use ``receive(_:group:flags:maxPending:deadline:)``.
-    public func recv(_ fd: Int32, count: Int, flags: Int32 = 0, deadline: Duration? = nil) async throws -> [UInt8] {
+    public func recv(_ fd: Int32, count: Int, flags: Int32 = 0, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws -> [UInt8] {
         let storage = ByteStorage(count: count)
         let opts = OpOptions(deadline: deadline)
         let n = try await run(keepAlive: storage) { ring, ud in
@@ -269,7 +275,7 @@ public final class Ring: Sendable {
     }
 
     /// Shuts down part of a full-duplex connection (`shutdown(2)`): `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`.
-    public func shutdown(_ fd: Int32, how: Int32, deadline: Duration? = nil) async throws {
+    public func shutdown(_ fd: Int32, how: Int32, deadline: Duration? = nil, isolation: isolated (any Actor)? = #isolation) async throws {
         let opts = OpOptions(deadline: deadline)
         _ = try await run { ring, ud in
             opts.with { ar_op_shutdown(ring, fd, how, $0, ud, completePendingOperation) }

@@ -29,7 +29,11 @@ import Synchronization
 public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     /// Work for the ring's thread.
     enum Work {
+        /// A job of a task that prefers this executor (it runs as the task executor's).
         case job(UnownedJob)
+        /// A job isolated to an actor whose executor this is (its `unownedExecutor` is ours):
+        /// it runs as the serial executor's.
+        case actorJob(UnownedJob)
         case call(@Sendable () -> Void)
     }
 
@@ -69,6 +73,9 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     private var batch: [Work] = []
     private var incoming: [Work] = []
     private let entries: UInt32
+    /// The serial executor of this thread, for actors: a separate object, so that a job's
+    /// `enqueue` says which of the two executors it was given to.
+    private let serial = RingSerialExecutor()
 
     /// Creates the executor: starts its thread, which creates the ring.
     /// - Parameter entries: submission queue size (operations beyond it wait in the backlog).
@@ -77,6 +84,7 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     public init(entries: UInt32 = 256) throws {
         self.entries = entries
         self.raw = OpaquePointer(bitPattern: 1)!  // set by the thread before `init` returns
+        serial.owner = self
         let start = ThreadStart(self)
         var thread = pthread_t()
         let context = Unmanaged.passRetained(start).toOpaque()
@@ -109,7 +117,6 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     /// Runs `body` on this executor, as the calling task with a preference for it (its child
     /// tasks inherit it), and returns its result; the caller then continues where it ran.
-    /// `executor.run { … }` is the way into the executor from `main` or a test.
     public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         try await runHere(body)
     }
@@ -132,8 +139,20 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         }
     }
 
+    /// A job for an actor on this thread (from the serial executor).
+    fileprivate func enqueueActorJob(_ job: UnownedJob) {
+        if isCurrent {
+            local.append(.actorJob(job))
+        } else {
+            remote(.actorJob(job))
+        }
+    }
+
+    /// The serial executor of the ring's thread, for an actor's `unownedExecutor`. (It is a
+    /// companion object, so that jobs given to it run isolated to it, and jobs given to the
+    /// task executor do not: see `runBatch`.)
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
+        serial.asUnownedSerialExecutor()
     }
 
     public func checkIsolated() {
@@ -217,9 +236,11 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     private func runBatch() {
         swap(&local, &batch)
         let task = asUnownedTaskExecutor()
+        let actor = serial.asUnownedSerialExecutor()
         for work in batch {
             switch work {
             case .job(let job): job.runSynchronously(on: task)
+            case .actorJob(let job): job.runSynchronously(on: actor)
             case .call(let body): body()
             }
         }
@@ -276,7 +297,7 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         }
         if !queued {
             switch work {
-            case .job(let job): globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            case .job(let job), .actorJob(let job): globalConcurrentExecutor.enqueue(ExecutorJob(job))
             case .call(let body): body()
             }
         }
@@ -392,6 +413,24 @@ extension RingExecutor: RingDriver {
             guard case .open = s.phase else { return 0 }
             return max(0, Int(ar_ring_inflight(raw)) - 1)
         }
+    }
+}
+
+/// The serial executor of a ``RingExecutor``'s thread.
+final class RingSerialExecutor: SerialExecutor, @unchecked Sendable {
+    /// Set once, before the executor is shared; the executor owns this object.
+    unowned(unsafe) var owner: RingExecutor!
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        owner.enqueueActorJob(UnownedJob(job))
+    }
+
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
+        UnownedSerialExecutor(ordinary: self)
+    }
+
+    func checkIsolated() {
+        precondition(owner.isCurrent, "not on the ring executor's thread")
     }
 }
 

@@ -63,7 +63,7 @@ let bound = SocketAddress.loopback(port: port).withSockaddr { bind(listener, $0,
 guard listener >= 0, bound, listen(listener, 4096) == 0 else { fail("bind/listen: \(AsyncRingError(code: errno))") }
 
 /// The echo loop of one client: lent buffers sent back as they are.
-func echo(_ client: Int32, ring: Ring, group: BufferGroup) async {
+@Sendable func echo(_ client: Int32, ring: Ring, group: BufferGroup) async {
     defer { close(client) }
     let chunks = ring.receiveBuffers(client, group: group)
     do {
