@@ -347,21 +347,22 @@ static struct run *wd_run;
 static void dump_live(struct run *run) {
     if (!run) return;
     fprintf(stderr, "torture:   %d ids live:", run->nlive);
-    struct rec *sorted[24];
+    struct rec *sorted[40];
     int ns = 0;
     /* the oldest 24 */
     for (int i = 0; i < run->nlive; i++) {
         struct rec *r = run->live[i];
         int k;
-        if (ns < 24) k = ns++;
-        else if (sorted[23]->seq < r->seq) continue;
-        else k = 23;
+        if (ns < 40) k = ns++;
+        else if (sorted[39]->seq < r->seq) continue;
+        else k = 39;
         while (k > 0 && sorted[k - 1]->seq > r->seq) { sorted[k] = sorted[k - 1]; k--; }
         sorted[k] = r;
     }
     for (int i = 0; i < ns; i++) {
         struct rec *r = sorted[i];
-        fprintf(stderr, " #%ld%s:%s%s%s%s", r->seq, r->eligible ? "(c)" : "", kind_names[r->kind],
+        fprintf(stderr, " #%ld%s:%s%s%s%s%s%s", r->seq, r->eligible ? "(c)" : "", kind_names[r->kind],
+                r->opflags & AR_OP_LINK ? "+link" : "", r->opflags & AR_OP_HARDLINK ? "+hardlink" : "",
                 r->opflags & AR_OP_REARM ? "+rearm" : "", r->opflags & AR_OP_DRAIN ? "+drain" : "",
                 r->deadline ? "+deadline" : "");
     }
@@ -1525,8 +1526,9 @@ static void on_cb(void *ud, const ar_completion *c) {
     } else if (res == -ECANCELED || res == -EINTR) {
         terminal = 1;
         if (!cancelled_ok(run, r))
-            fail("spurious-cancel", "%s id %" PRId64 " ended %s though nothing cancelled it%s", kind_names[r->kind], r->id,
-                 res == -EINTR ? "-EINTR" : "-ECANCELED", r->deadline ? " (it had a deadline: must be -ETIMEDOUT)" : "");
+            fail(r->deadline ? "deadline-as-cancel" : "spurious-cancel", "%s id %" PRId64 " ended %s though nothing cancelled it%s (deadline %" PRIu64 " ns, flags %#x)",
+                 kind_names[r->kind], r->id, res == -EINTR ? "-EINTR" : "-ECANCELED",
+                 r->deadline ? ": it had a deadline, whose expiry must give -ETIMEDOUT with AR_COMPLETION_DEADLINE" : "", r->deadline, r->opflags);
     }
     if (r->kind == K_RECV_MS) {
         on_recv_ms(run, r, c, 0);
