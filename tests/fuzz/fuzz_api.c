@@ -630,8 +630,10 @@ static void op_cb(void *userdata, const ar_completion *c) {
     }
     if (op->creates_fd && c->res >= 0) close_new_fd(c->res);
     if (op->kind == K_RECVMSG && c->res >= 0 && op->msg) close_received_fds(op->msg);
+    /* (A predecessor with a deadline, a multishot one, or a zero-copy send, whose final callback
+     * waits for the buffer's release, may still be live when its successor runs.) */
     if (!more && c->res >= 0 && op->pred && op->pred->state == ST_LIVE && !op->pred->has_deadline &&
-        !op->pred->multishot && !(fr->flags & AR_RING_THREADSAFE && waived("chain-order-threadsafe")))
+        !op->pred->multishot && op->pred->kind != K_SEND_ZC && !(fr->flags & AR_RING_THREADSAFE && waived("chain-order-threadsafe")))
         FAIL("%s id %lld succeeded (res %d) before %s id %lld, which it is linked behind, completed: the chain "
              "was split",
              name, (long long)op->id, c->res, kind_names[op->pred->kind], (long long)op->pred->id);
@@ -1568,6 +1570,9 @@ static void do_op(struct src *s, enum kind kind) {
           (unsigned long long)oi.o.timeout_ns, oi.o.flags);
     op->opts_flags = oi.o.flags;
     op->has_deadline = oi.o.timeout_ns != 0;
+    /* Known defect (tests/fuzz/known/poll-multishot-deadline.c): a deadline does not end a
+     * multishot poll of an always-ready fd. */
+    if (kind == K_POLL_MS && waived("poll-multishot-deadline")) oi.bounded = 0;
     op_done(op, rc, &b, prompt || oi.bounded, oi.drain);
 }
 
