@@ -1707,7 +1707,7 @@ static void *worker_main(void *arg) {
 
 /* A linked chain of 2-3 operations (AR_OP_LINK / AR_OP_HARDLINK), built under the lock. */
 static void issue_chain(struct run *run, rng_t *rg) {
-    static const enum kind ck[] = {K_NOP, K_TIMEOUT, K_READ, K_WRITE, K_FSYNC, K_POLL, K_SEND, K_RECV, K_WRITEV, K_TIMEOUT};
+    static const enum kind ck[] = {K_NOP, K_TIMEOUT, K_READ, K_WRITE, K_FSYNC, K_POLL, K_SEND, K_RECV, K_WRITEV, K_TIMEOUT, K_SEND_ZC};
     int n = 2 + (int)rbelow(rg, 2);
     if (run->sq_entries < 8) n = 2;
     struct chain *ch = calloc(1, sizeof *ch);
