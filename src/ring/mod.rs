@@ -95,7 +95,9 @@ static NEXT_RING_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 /// through it (`invoke`), both by `&mut self`: the compiler proves that no borrow of the
 /// state is live while a callback runs. A callback may queue operations: those calls claim
 /// the ring again (a nested claim) and get a `Cx` of their own, which is sound exactly
-/// because the outer one is borrowed by `invoke` meanwhile.
+/// because the outer one is borrowed by `invoke` meanwhile. On a thread-safe ring `invoke`
+/// even releases the claim while the callback runs, so other threads queue meanwhile; that
+/// too is sound because no borrow of the state outlives the call.
 pub(crate) struct Cx<'r> {
     pub(crate) ring: &'r Ring,
     claim: Claim<'r>,
@@ -124,17 +126,31 @@ impl<'r> Cx<'r> {
 
     /// Runs a user's completion callback. No borrow of the state can be live across it.
     #[inline(always)]
-    pub(crate) fn invoke(&mut self, cb: OpCallback, userdata: *mut c_void, c: &Completion) {
+    ///
+    /// `SHARED` (a thread-safe ring, chosen once per `deliver`): the ring is released while
+    /// the callback runs, so other threads queue instead of waiting for it
+    /// (`Claim::suspended`); other rings pay nothing for that.
+    pub(crate) fn invoke<const SHARED: bool>(&mut self, cb: OpCallback, userdata: *mut c_void, c: &Completion) {
         if let Some(cb) = cb {
-            // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
-            unsafe { cb(userdata, c) };
+            if SHARED {
+                // SAFETY: the queue-time contract: `cb` may be called with `userdata`.
+                self.claim.suspended(|| unsafe { cb(userdata, c) });
+            } else {
+                // SAFETY: as above.
+                unsafe { cb(userdata, c) };
+            }
         }
     }
 
     /// Runs work posted with `ar_ring_post`. No borrow of the state can be live across it.
-    pub(crate) fn run_posted_work(&mut self, work: Posted) {
-        // SAFETY: the poster's contract.
-        unsafe { work.run() };
+    pub(crate) fn run_posted_work<const SHARED: bool>(&mut self, work: Posted) {
+        if SHARED {
+            // SAFETY: the poster's contract.
+            self.claim.suspended(|| unsafe { work.run() });
+        } else {
+            // SAFETY: as above.
+            unsafe { work.run() };
+        }
     }
 }
 

@@ -118,6 +118,24 @@ impl<'a> Claim<'a> {
     pub(crate) fn nested(&self) -> bool {
         self.seat_and_outermost & 1 == 0
     }
+
+    /// Runs `f` with the ring released, when this is the outermost claim of a waiting
+    /// owner (a thread-safe ring): other threads may then queue while `f` (a user's
+    /// callback) runs, instead of waiting for it, which would deadlock a program whose
+    /// callback takes a lock that a queueing thread holds. Other claims just run `f`.
+    #[inline(always)]
+    pub(crate) fn suspended<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        if self.seat_and_outermost != 1 {
+            return f();
+        }
+        let me = self.owner.thread.load(Ordering::Relaxed);
+        self.owner.thread.store(0, Ordering::Release);
+        self.owner.lock.unlock();
+        let r = f();
+        self.owner.lock.lock();
+        self.owner.thread.store(me, Ordering::Relaxed);
+        r
+    }
 }
 
 impl Owner {

@@ -110,6 +110,8 @@ pub(crate) struct Record {
     /// of it while the kernel could not find it (then the cancel reports success).
     pub(crate) target: i64,
     pub(crate) ended_target: bool,
+    /// For a cancel: the kernel answered `-EALREADY` once (the target was running).
+    pub(crate) already: bool,
     /// For a cancelled target: the cancel that asked, to be told when the target ends.
     pub(crate) canceller: i64,
     /// The deadline as an absolute `CLOCK_MONOTONIC` time, read by the kernel's timers.
@@ -140,6 +142,7 @@ impl Default for Record {
             cancel_requested: false,
             target: 0,
             ended_target: false,
+            already: false,
             canceller: 0,
             deadline: Timespec::new(),
             backoff: Timespec::new(),
@@ -169,6 +172,7 @@ impl Record {
         self.cancel_requested = false;
         self.target = 0;
         self.ended_target = false;
+        self.already = false;
         self.canceller = 0;
         self.backoff_ns = 0;
         self.rearm = None;
@@ -176,7 +180,13 @@ impl Record {
 
     /// The result and `AR_COMPLETION_*` flags the user sees, once every CQE has arrived.
     pub(crate) fn final_completion(&self) -> (i32, u32) {
-        let res = self.kind.final_res(self.res);
+        let mut res = self.kind.final_res(self.res);
+        if (-ERESTART_LAST..=-ERESTARTSYS).contains(&res) {
+            // A request interrupted in an io-wq worker (a cancel signals it) can report the
+            // kernel's internal restart codes, which must never reach user space: it was
+            // interrupted, or cancelled if a cancel asked for it.
+            res = if self.cancel_requested { -libc::ECANCELED } else { -libc::EINTR };
+        }
         // A timer that fires cancels its operation; some operations report that as -EINTR
         // rather than -ECANCELED. Either way the deadline is what ended it (guarantee 5).
         if self.deadline_fired && (res == -libc::ECANCELED || res == -libc::EINTR) {
@@ -186,6 +196,10 @@ impl Record {
             // The kernel no longer held the target, but the library ended it for this cancel.
             return (0, 0);
         }
+        if self.kind == Kind::Cancel && res == -libc::ENOENT && self.already {
+            // A retry found the interrupted target gone: what the first answer said.
+            return (-libc::EALREADY, 0);
+        }
         (res, 0)
     }
 
@@ -194,6 +208,10 @@ impl Record {
         self.cancel_requested || self.deadline_fired
     }
 }
+
+/// The kernel's internal restart codes (include/linux/errno.h), first and last.
+pub(crate) const ERESTARTSYS: i32 = 512;
+pub(crate) const ERESTART_LAST: i32 = 516;
 
 /// A nanosecond count as the kernel's timespec.
 pub(crate) fn timespec_from_ns(ns: u64) -> Timespec {
@@ -229,11 +247,25 @@ mod tests {
     }
 
     #[test]
+    fn kernel_restart_codes_never_reach_the_user() {
+        for code in 512..=516 {
+            let mut rec = Record { res: -code, ..Record::default() };
+            assert_eq!(rec.final_completion(), (-libc::EINTR, 0), "{code}");
+            rec.cancel_requested = true;
+            assert_eq!(rec.final_completion(), (-libc::ECANCELED, 0), "{code}");
+        }
+        let rec = Record { res: -517, ..Record::default() };
+        assert_eq!(rec.final_completion().0, -517);
+    }
+
+    #[test]
     fn a_cancel_that_ended_its_target_succeeds() {
         let mut rec = Record { kind: Kind::Cancel, res: -libc::ENOENT, ..Record::default() };
         assert_eq!(rec.final_completion(), (-libc::ENOENT, 0));
         rec.ended_target = true;
         assert_eq!(rec.final_completion(), (0, 0));
+        let rec = Record { kind: Kind::Cancel, res: -libc::ENOENT, already: true, ..Record::default() };
+        assert_eq!(rec.final_completion(), (-libc::EALREADY, 0), "a retry after -EALREADY");
     }
 
     #[test]

@@ -293,15 +293,22 @@ impl Ring {
 
     /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
     pub(crate) fn deliver(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
+        if self.driver.shared() { self.deliver_as::<true>(cx) } else { self.deliver_as::<false>(cx) }
+    }
+
+    /// `deliver`, for a thread-safe ring (`SHARED`, which releases the ring during
+    /// callbacks: `Cx::invoke`) or another.
+    #[inline(always)]
+    fn deliver_as<const SHARED: bool>(&self, cx: &mut Cx<'_>) -> Result<u32, Errno> {
         let mut delivered = 0u32;
         loop {
             // Operations finished without a CQE (never submitted).
             while let Some(id) = cx.st().ready.pop() {
-                delivered += self.finish(cx, id);
+                delivered += self.finish::<SHARED>(cx, id);
             }
             // `pop` frees each CQE's slot before its callback runs.
             while let Some((user_data, res, flags)) = self.cq.pop() {
-                delivered += self.settle(cx, user_data, res, flags);
+                delivered += self.settle::<SHARED>(cx, user_data, res, flags);
             }
             let st = cx.st();
             if !st.ready.is_empty() {
@@ -324,7 +331,7 @@ impl Ring {
                 Err(e) => return Err(e),
             }
         }
-        delivered += self.run_posted(cx);
+        delivered += self.run_posted::<SHARED>(cx);
         if self.driver.submitter().is_some() && !cx.st().backlog.is_empty() {
             self.kick();
         }
@@ -332,17 +339,17 @@ impl Ring {
     }
 
     #[inline]
-    fn run_posted(&self, cx: &mut Cx<'_>) -> u32 {
-        if !self.posts.is_pending() { 0 } else { self.run_posted_slow(cx) }
+    fn run_posted<const SHARED: bool>(&self, cx: &mut Cx<'_>) -> u32 {
+        if !self.posts.is_pending() { 0 } else { self.run_posted_slow::<SHARED>(cx) }
     }
 
     #[cold]
-    fn run_posted_slow(&self, cx: &mut Cx<'_>) -> u32 {
+    fn run_posted_slow<const SHARED: bool>(&self, cx: &mut Cx<'_>) -> u32 {
         let mut posted = std::mem::take(&mut cx.st().posted);
         self.posts.take(&mut posted);
         let n = posted.len() as u32;
         for p in posted.drain(..) {
-            cx.run_posted_work(p);
+            cx.run_posted_work::<SHARED>(p);
         }
         // Give the (empty) vector back so its capacity is reused.
         cx.st().posted = posted;

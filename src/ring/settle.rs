@@ -13,6 +13,7 @@ use io_uring::{opcode, squeue, types};
 use crate::ring::buf::BufGroup;
 use crate::ring::completion::{AR_COMPLETION_BUFFER, AR_COMPLETION_MORE, Completion};
 use crate::ring::kind::Step;
+use crate::ring::record::{ERESTART_LAST, ERESTARTSYS};
 use crate::ring::table::split_id;
 use crate::ring::{
     Cx, INTERNAL_CANCEL, INTERNAL_RETRY_TIMER, INTERNAL_TIMER_REMOVE, INTERNAL_WAKE, Pending, Ring, State,
@@ -44,7 +45,7 @@ type Callback = (*mut std::ffi::c_void, crate::ring::completion::OpCallback);
 impl Ring {
     /// Accounts one CQE to its operation; runs a callback when one is due. Returns 0 or 1.
     #[inline]
-    pub(crate) fn settle(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+    pub(crate) fn settle<const SHARED: bool>(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
         if !io_uring::cqueue::more(cqe_flags) && !io_uring::cqueue::notif(cqe_flags) {
             // The common case: the one CQE of a plain operation with no group or deadline.
             // (Tagged `user_data` never matches a slot: `take_plain` sees to it.)
@@ -52,25 +53,29 @@ impl Ring {
             // Freed before the callback, as `finish` does.
             if let Some((userdata, cb)) = cx.st().table.take_plain(id) {
                 self.add_inflight(-1);
+                // A request interrupted in a kernel worker (a cancel by fd, or teardown's)
+                // can report the kernel's internal restart codes, which must never reach the
+                // user.
+                let res = if res <= -ERESTARTSYS { unrestart(res) } else { res };
                 let c = Completion { ring: self.as_ptr(), op: id, res, flags: 0, buf: std::ptr::null_mut(), buf_id: 0 };
-                cx.invoke(cb, userdata, &c);
+                cx.invoke::<SHARED>(cb, userdata, &c);
                 return 1;
             }
         }
-        self.settle_general(cx, user_data, res, cqe_flags)
+        self.settle_general::<SHARED>(cx, user_data, res, cqe_flags)
     }
 
     /// `settle` for everything but the common case.
     #[inline(never)]
-    fn settle_general(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
+    fn settle_general<const SHARED: bool>(&self, cx: &mut Cx<'_>, user_data: u64, res: i32, cqe_flags: u32) -> u32 {
         if user_data & TAG_INTERNAL != 0 {
-            return self.settle_internal(cx, user_data, res);
+            return self.settle_internal::<SHARED>(cx, user_data, res);
         }
         let id = id_of(user_data);
         match self.apply(cx.st(), id, user_data & TAG_DEADLINE != 0, res, cqe_flags) {
             Outcome::Nothing => 0,
             Outcome::More { c, cb: (userdata, cb), rearm } => {
-                cx.invoke(cb, userdata, &c);
+                cx.invoke::<SHARED>(cb, userdata, &c);
                 let st = cx.st();
                 self.after_buffer_callback(st, &c);
                 if rearm {
@@ -79,7 +84,7 @@ impl Ring {
                 }
                 1
             }
-            Outcome::Finish => self.finish(cx, id),
+            Outcome::Finish => self.finish::<SHARED>(cx, id),
         }
     }
 
@@ -137,9 +142,9 @@ impl Ring {
                     rec.res = -libc::ECANCELED;
                     note_cancel_hit(st, canceller);
                 } else if kind == crate::ring::Kind::Cancel
-                    && res == -libc::ENOENT
+                    && (res == -libc::ENOENT || res == -libc::EALREADY)
                     && !closing
-                    && self.retry_cancel(st, id, target)
+                    && self.retry_cancel(st, id, target, res)
                 {
                     return Outcome::Nothing;
                 }
@@ -256,7 +261,7 @@ impl Ring {
 
     /// A CQE of the ring's own requests. Returns callbacks run (a parked receive's timer
     /// may end it).
-    fn settle_internal(&self, cx: &mut Cx<'_>, user_data: u64, res: i32) -> u32 {
+    fn settle_internal<const SHARED: bool>(&self, cx: &mut Cx<'_>, user_data: u64, res: i32) -> u32 {
         let st = cx.st();
         if user_data & TAG_DEADLINE != 0 {
             // The timer of a parked receive (`park`): not counted as internal, but as one of
@@ -271,7 +276,7 @@ impl Ring {
             }
             let Some(rec) = st.table.get_mut(id) else { return 0 };
             if rec.outstanding == 0 && !rec.parked {
-                return self.finish(cx, id);
+                return self.finish::<SHARED>(cx, id);
             }
             return 0;
         }
@@ -300,15 +305,21 @@ impl Ring {
         0
     }
 
-    /// A cancel (`id`) the kernel answered with `-ENOENT`: if its target still lives (the
-    /// kernel could not place it yet), submit it again after a back-off and return true.
-    fn retry_cancel(&self, st: &mut State, id: i64, target: i64) -> bool {
+    /// A cancel (`id`) the kernel answered with `-ENOENT` or `-EALREADY` (`res`): if its
+    /// target still lives (the kernel could not place it yet, or an interrupted request
+    /// went back to waiting), submit it again after a back-off and return true.
+    fn retry_cancel(&self, st: &mut State, id: i64, target: i64, res: i32) -> bool {
         let Some(trec) = st.table.get_mut(target) else { return false };
         if trec.parked || trec.outstanding == 0 {
             // Parked targets are ended in place; one that owes nothing is being delivered.
             return false;
         }
         let Some(rec) = st.table.get_mut(id) else { return false };
+        // `-EALREADY`: the target was running and the kernel signalled it; it normally ends
+        // at once, but a request interrupted in a worker can be re-armed (a pipe read goes
+        // back to polling) and would live on uncancelled. If it is still live after the
+        // back-off, the retry finds it; if not, the cancel reports `-EALREADY`.
+        rec.already |= res == -libc::EALREADY;
         rec.outstanding += 1;
         rec.backoff_ns = if rec.backoff_ns == 0 { RETRY_FIRST_NS } else { (rec.backoff_ns * 2).min(RETRY_MAX_NS) };
         rec.backoff = types::Timespec::new().nsec(rec.backoff_ns);
@@ -358,13 +369,19 @@ impl Ring {
 
     /// Delivers the final completion of `id` and frees its record. Returns 1 (0 for an id
     /// that is not live).
-    pub(crate) fn finish(&self, cx: &mut Cx<'_>, id: i64) -> u32 {
+    pub(crate) fn finish<const SHARED: bool>(&self, cx: &mut Cx<'_>, id: i64) -> u32 {
         let (c, userdata, cb, group) = {
             let st = cx.st();
             let Some(rec) = st.table.get_mut(id) else { return 0 };
             debug_assert!(rec.outstanding == 0 && !rec.parked, "finishing {id:#x} while the kernel owes it CQEs");
             let (res, flags) = rec.final_completion();
             let (group, buf) = (rec.group, rec.buf);
+            if rec.cancel_requested && res == -libc::ECANCELED {
+                // Cancelled while a cancel of it was pending: that cancel succeeded, even if
+                // one of its attempts found the target still moving in the kernel (`-ENOENT`).
+                let canceller = rec.canceller;
+                note_cancel_hit(st, canceller);
+            }
             let c = self.completion(id, res, flags, group, buf);
             let index = id as u32;
             let (slot, _) = st.table.at_mut(index);
@@ -375,7 +392,7 @@ impl Ring {
             (c, userdata, cb, group)
         };
         self.add_inflight(-1);
-        cx.invoke(cb, userdata, &c);
+        cx.invoke::<SHARED>(cb, userdata, &c);
         // The group stays alive through the callback (its buffer may be in use there).
         if !group.is_null() {
             // SAFETY: a record's group outlives the record; we hold the claim.
@@ -392,6 +409,12 @@ impl Ring {
         }
         1
     }
+}
+
+/// A result that may be one of the kernel's internal restart codes, as the user must see it.
+#[cold]
+fn unrestart(res: i32) -> i32 {
+    if (-ERESTART_LAST..=-ERESTARTSYS).contains(&res) { -libc::EINTR } else { res }
 }
 
 /// Tells the cancel `canceller` (if it still waits) that its target ended because of it.

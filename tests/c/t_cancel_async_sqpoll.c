@@ -29,6 +29,7 @@ static void rounds(uint32_t flags, int n) {
         int32_t res = log_res(&log, rd);
         CHECK(res == -ECANCELED || res == -EINTR);
         int32_t cres = log_res(&log, c);
+        if (cres != 0 && cres != -EALREADY) fprintf(stderr, "flags %#x round %d: cancel %d, read %d\n", flags, i, cres, res);
         CHECK(cres == 0 || cres == -EALREADY);
     }
     close(fds[0]);
