@@ -243,6 +243,7 @@ final class Multishot<Driver: MultishotDriver>: CompletionTarget, @unchecked Sen
 
     /// The next element, nil at the end. Cancelling the calling Task cancels the operation
     /// and throws `CancellationError`.
+    @inline(__always)
     func next(isolation: isolated (any Actor)?) async throws -> Element? {
         if Task.isCancelled {
             cancel()

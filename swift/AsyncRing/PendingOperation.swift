@@ -18,14 +18,27 @@ final class PendingOperation: @unchecked Sendable {
         var done = false
     }
 
-    let ring: Ring
-    /// Buffers the kernel reads or writes: released with this object, after the final callback.
-    let keepAlive: AnyObject?
+    private(set) var ring: Ring
+    /// Buffers the kernel reads or writes: released after the final callback (when this
+    /// object goes, or when it goes back to its executor's pool).
+    private(set) var keepAlive: AnyObject?
     private let state = Mutex(State())
 
     init(ring: Ring, keepAlive: AnyObject?) {
         self.ring = ring
         self.keepAlive = keepAlive
+    }
+
+    /// Makes a pooled box new again. Only its executor's thread touches pooled boxes.
+    func reuse(ring: Ring, keepAlive: AnyObject?) {
+        self.ring = ring
+        self.keepAlive = keepAlive
+        state.withLock { $0 = State() }
+    }
+
+    /// Drops what the finished operation held, before the box goes back to a pool.
+    func clear() {
+        keepAlive = nil
     }
 
     /// Task cancellation, from any thread, at any moment: before the operation was queued
@@ -44,12 +57,18 @@ final class PendingOperation: @unchecked Sendable {
     /// cancelled and the operation ended with `-ECANCELED`, else `AsyncRingError`
     /// (`.deadlineExceeded` when its deadline ended it, `.timedOut` for the kernel's `ETIMEDOUT`).
     /// A result that arrives despite a cancel request is returned: the I/O happened.
+    @inline(__always)
     static func run(
         on ring: Ring, keepAlive: AnyObject? = nil, isolation: isolated (any Actor)?,
         _ start: (OpaquePointer, UnsafeMutableRawPointer) -> Int64
     ) async throws -> Int32 {
         try Task.checkCancellation()
-        let op = PendingOperation(ring: ring, keepAlive: keepAlive)
+        // On an executor's thread the box comes from its pool and goes back to it once the
+        // operation has finally completed and the cancellation handler is gone (no other
+        // reference is left then: the callback released the one it held).
+        let pool = ring.core.owningExecutor.flatMap { $0.isCurrent ? $0 : nil }
+        let op = pool?.takeOperation(ring: ring, keepAlive: keepAlive) ?? PendingOperation(ring: ring, keepAlive: keepAlive)
+        defer { pool?.recycleOperation(op) }
         return try await withTaskCancellationHandler(operation: {
             try await withUnsafeThrowingContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Int32, any Error>) in
                 op.state.withLock { $0.continuation = continuation }

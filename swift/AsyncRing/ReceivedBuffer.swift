@@ -106,6 +106,7 @@ extension Ring {
 
     /// A send from memory that the caller keeps alive until it returns (the kernel reads it
     /// until the final completion, which this awaits even when the Task is cancelled).
+    @inline(__always)
     private func send(
         _ fd: Int32, _ pointer: UnsafeRawPointer, _ count: Int, flags: Int32, deadline: Duration?,
         isolation: isolated (any Actor)?

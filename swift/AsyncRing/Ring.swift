@@ -82,6 +82,7 @@ public final class Ring: Sendable {
 
     /// Queues one single-shot operation with `start` and awaits its final completion, in the
     /// caller's isolation (so that a task on an actor of a ``RingExecutor`` never leaves it).
+    @inline(__always)
     func run(
         isolation: isolated (any Actor)? = #isolation,
         keepAlive: (any AnyObject & Sendable)? = nil,

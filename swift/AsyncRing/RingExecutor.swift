@@ -73,6 +73,9 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     private var batch: [Work] = []
     private var incoming: [Work] = []
     private let entries: UInt32
+    /// Boxes of finished single-shot operations, reused so that an operation in steady state
+    /// allocates nothing.
+    private var operationPool: [PendingOperation] = []
     /// The serial executor of this thread, for actors: a separate object, so that a job's
     /// `enqueue` says which of the two executors it was given to.
     private let serial = RingSerialExecutor()
@@ -157,6 +160,25 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     public func checkIsolated() {
         precondition(isCurrent, "not on the ring executor's thread")
+    }
+
+    // MARK: Pooled operation boxes (on the ring's thread)
+
+    func takeOperation(ring: Ring, keepAlive: AnyObject?) -> PendingOperation? {
+        guard let op = operationPool.popLast() else { return nil }
+        op.reuse(ring: ring, keepAlive: keepAlive)
+        return op
+    }
+
+    /// Takes back the box of an operation whose task has resumed. Nothing else holds it then:
+    /// its callback released the reference it held before returning, and a task here only
+    /// runs from the loop, never inside `ar_ring_run`, so the callback has returned; its
+    /// cancellation handler is gone with `withTaskCancellationHandler`.
+    func recycleOperation(_ op: PendingOperation) {
+        // The task may have been resumed elsewhere (after shutdown); only this thread pools.
+        guard isCurrent, operationPool.count < 1024 else { return }
+        op.clear()
+        operationPool.append(op)
     }
 
     // MARK: Hops

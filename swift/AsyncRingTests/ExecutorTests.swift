@@ -128,6 +128,34 @@ final class ExecutorTests: XCTestCase {
         await executor.shutdown()
     }
 
+    /// Operation boxes are pooled on the executor: cancelled operations and the ones that reuse
+    /// their boxes stay apart (a cancel never reaches a later operation).
+    func testPooledOperationsAndCancellation() async throws {
+        let executor = try makeExecutor()
+        let ring = executor.ring
+        let (a, b) = try socketPair()
+        defer {
+            Glibc.close(a)
+            Glibc.close(b)
+        }
+        try await executor.run {
+            for i in 0..<100 {
+                let pending = Task { try await ring.recv(b, count: 8) }
+                try await ring.nop()
+                pending.cancel()
+                do {
+                    _ = try await pending.value
+                    XCTFail("a cancelled recv completed")
+                } catch is CancellationError {}
+                let message = pattern(8, seed: i)
+                try await ring.sendAll(a, message)
+                let echoed = try await ring.recv(b, count: 8, deadline: .seconds(5))
+                XCTAssertEqual(echoed, message)
+            }
+        }
+        await executor.shutdown()
+    }
+
     /// An actor whose serial executor is the ring's: its methods run on the ring's thread,
     /// its operations complete there, and it stays exclusive under concurrent callers.
     func testActorOnTheRingExecutor() async throws {
