@@ -1526,9 +1526,11 @@ static void on_cb(void *ud, const ar_completion *c) {
     } else if (res == -ECANCELED || res == -EINTR) {
         terminal = 1;
         if (!cancelled_ok(run, r))
-            fail(r->deadline ? "deadline-as-cancel" : "spurious-cancel", "%s id %" PRId64 " ended %s though nothing cancelled it%s (deadline %" PRIu64 " ns, flags %#x)",
+            fail(r->deadline ? "deadline-as-cancel" : "spurious-cancel", "%s id %" PRId64 " ended %s though nothing cancelled it%s (deadline %" PRIu64 " ns, flags %#x, on %s)",
                  kind_names[r->kind], r->id, res == -EINTR ? "-EINTR" : "-ECANCELED",
-                 r->deadline ? ": it had a deadline, whose expiry must give -ETIMEDOUT with AR_COMPLETION_DEADLINE" : "", r->deadline, r->opflags);
+                 r->deadline ? ": it had a deadline, whose expiry must give -ETIMEDOUT with AR_COMPLETION_DEADLINE" : "", r->deadline, r->opflags,
+                 r->tgt == T_FILE ? (r->idx ? "regular file data1 (never a cancel_fd target)" : "regular file data0") : r->tgt == T_STREAM_W || r->tgt == T_STREAM_R
+                     ? (run->st[r->idx].type == 0 ? "a pipe" : run->st[r->idx].type == 1 ? "a unix socket" : "a TCP socket") : "-");
     }
     if (r->kind == K_RECV_MS) {
         on_recv_ms(run, r, c, 0);
