@@ -365,6 +365,11 @@ static void dump_live(struct run *run) {
                 r->opflags & AR_OP_LINK ? "+link" : "", r->opflags & AR_OP_HARDLINK ? "+hardlink" : "",
                 r->opflags & AR_OP_REARM ? "+rearm" : "", r->opflags & AR_OP_DRAIN ? "+drain" : "",
                 r->deadline ? "+deadline" : "");
+        if (r->kind == K_CANCEL && r->target)
+            fprintf(stderr, "(->#%ld %s %s res %d, issued by %s)", r->target->seq, kind_names[r->target->kind],
+                    r->target->state == S_FINAL ? "final" : "live", r->target->res, r->issuer_main ? "the ring's thread" : "a worker");
+        else if (r->kind == K_CANCEL)
+            fprintf(stderr, "(->stale id, issued by %s)", r->issuer_main ? "the ring's thread" : "a worker");
     }
     fprintf(stderr, "\n");
 }
