@@ -9,7 +9,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 VERSIONS="${ASYNCRING_SWIFT_VERSIONS:-6.0 6.2}"
-make --no-print-directory -C "$REPO" build/prefix/.stamp >&2
+make --no-print-directory -C "$REPO" build/prefix/.stamp build/loadgen >&2
 
 # The .pc file has no rpath: tests and examples find the library through LD_LIBRARY_PATH.
 export PKG_CONFIG_PATH="$REPO/build/prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
@@ -17,7 +17,30 @@ export LD_LIBRARY_PATH="$REPO/build/prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PA
 cd "$REPO"
 
 log="$(mktemp /tmp/asyncring-swift-test.XXXXXX)"
-trap 'rm -f "$log"' EXIT
+out="$(mktemp /tmp/asyncring-swift-echo.XXXXXX)"
+server=""
+cleanup() {
+  if [[ -n "$server" ]]; then kill "$server" 2>/dev/null || true; fi
+  rm -f "$log" "$out"
+}
+trap cleanup EXIT
+
+# The echo example under the load generator on loopback (bounded), then SIGINT: it must echo
+# every byte and exit 0. Once on the executor, once on the thread-safe ring.
+echo_smoke() {  # echo_smoke SWIFT BUILD [--threadsafe]
+  local port=$((20000 + RANDOM % 20000))
+  "$1" run --skip-build --build-path "$2" EchoServer "$port" ${3:+"$3"} > "$out" 2>&1 &
+  server=$!
+  for _ in $(seq 300); do grep -q listening "$out" && break; sleep 0.1; done
+  grep -q listening "$out" || { cat "$out"; echo "FAIL: EchoServer did not start"; return 1; }
+  "$REPO/build/loadgen" --port "$port" --connections 16 --size 64 --messages 20000 \
+    --duration 20 --warmup 0 --stall-timeout 5 > /dev/null || { echo "FAIL: EchoServer echo ${3:-}"; return 1; }
+  kill -INT "$server"
+  local status=0
+  wait "$server" || status=$?
+  server=""
+  [[ $status == 0 ]] || { cat "$out"; echo "FAIL: EchoServer ${3:-} exited with $status on SIGINT"; return 1; }
+}
 
 for version in $VERSIONS; do
   start=$SECONDS
@@ -46,5 +69,7 @@ for version in $VERSIONS; do
     echo "FAIL: Swift tests skipped although ASYNCRING_REQUIRE_URING is set (Swift $version)"
     exit 1
   fi
-  echo "ok: Swift $version: AsyncRing built warning-free and its tests passed ($((SECONDS - start)) s)"
+  echo_smoke "$SWIFT" "$build"
+  echo_smoke "$SWIFT" "$build" --threadsafe
+  echo "ok: Swift $version: AsyncRing built warning-free, its tests passed, EchoServer echoed and stopped cleanly ($((SECONDS - start)) s)"
 done
