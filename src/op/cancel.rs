@@ -37,6 +37,7 @@ pub struct CancelFd {
 
 // SAFETY: the entry points at no memory.
 unsafe impl Operation for CancelFd {
+    const KIND: Kind = Kind::Cancel;
     const TAKES_FD: bool = true;
     unsafe fn prepare(self, _args: &mut Args) -> Result<Entry, Errno> {
         let fd = check_fd(self.fd)?;
@@ -75,7 +76,9 @@ impl Ring {
         userdata: *mut c_void,
         cb: OpCallback,
     ) -> Result<i64, Errno> {
-        let cb_checked = cb.ok_or(Errno::EINVAL)?;
+        if cb.is_none() {
+            return Err(Errno::EINVAL);
+        }
         let mut cx = Cx::claim(self)?;
         let st = cx.st();
         let Some(rec) = st.table.get_mut(target) else { return Err(Errno::ENOENT) };
@@ -84,7 +87,7 @@ impl Ring {
             // The target had no request in the kernel and has ended here; the cancel itself
             // is a no-op that completes with 0.
             // SAFETY: a nop points at no memory; the callback contract is the caller's.
-            return unsafe { self.queue_in(&mut cx, super::Nop, opts, userdata, cb_checked) };
+            return unsafe { self.queue_cancel(&mut cx, super::Nop, opts, userdata, cb) };
         }
         // SAFETY: the cancel op points at no memory; the callback contract is the caller's.
         let id = unsafe { self.queue_cancel(&mut cx, AsyncCancel { target }, opts, userdata, cb) }?;

@@ -11,7 +11,7 @@
 
 use io_uring::squeue;
 
-use crate::ring::{Pending, State, TAG_DEADLINE, TAG_INTERNAL, id_of};
+use crate::ring::{Kind, Pending, State, TAG_DEADLINE, TAG_INTERNAL, id_of};
 
 impl State {
     /// Recomputes the lane (see `State::lane`) from the kernel's head: after every push that
@@ -194,27 +194,47 @@ impl State {
     /// Live user operations that the kernel holds: `inflight` minus those waiting in the
     /// backlog, parked for buffers, or finished and waiting for delivery.
     fn user_ops_in_kernel(&self, inflight: u32) -> u32 {
-        let waiting = self.backlog.iter().filter(|p| is_user_op(p.entry.get_user_data())).count();
+        let waiting: Vec<i64> =
+            self.backlog.iter().map(|p| p.entry.get_user_data()).filter(|&ud| is_user_op(ud)).map(id_of).collect();
         // SAFETY: registered groups are alive; we hold the claim.
         let parked: usize = self.groups.iter().map(|&g| unsafe { (*g).state() }.parked.len()).sum();
-        inflight.saturating_sub((waiting + parked + self.ready.len()) as u32)
+        // Cancels bypass the backlog and do not hold a drain: one queued after a drained
+        // operation may be waiting for something behind it.
+        let cancels =
+            self.table.live_ids_where(|r| r.kind == Kind::Cancel).into_iter().filter(|id| !waiting.contains(id));
+        inflight.saturating_sub((waiting.len() + parked + self.ready.len() + cancels.count()) as u32)
     }
 
-    /// Ends, in place, the backlog entries of operation `target` if they form a chain of
-    /// their own (nothing links into or out of them): the operation completes with `res`
-    /// without the kernel. Returns whether it did.
+    /// Ends, in place, operation `target` if it waits in the backlog, with `res`, without
+    /// the kernel; returns whether it did. As the kernel does with a cancelled request, the
+    /// rest of a chain it soft-links to ends with it (`-ECANCELED`), and the operation
+    /// linking into it ends its chain there; after a hard link the rest goes on. A chain the
+    /// user is still queueing (open) is left to the kernel cancel, retried until submitted.
     pub(crate) fn take_from_backlog(&mut self, target: i64, res: i32) -> bool {
         let mine = |p: &Pending| id_of(p.entry.get_user_data()) == target && !is_internal(p.entry.get_user_data());
         let Some(first) = self.backlog.iter().position(mine) else { return false };
         let last = self.backlog.iter().rposition(mine).unwrap_or(first);
-        let linked_in = first > 0 && self.backlog[first - 1].links_next;
-        let linked_out = self.backlog[last].links_next || (last + 1 == self.backlog.len() && self.chain_open);
-        if linked_in || linked_out || !self.backlog.range(first..=last).all(mine) {
-            // Part of a longer chain: the kernel cancel finds it once the chain is submitted.
+        if !self.backlog.range(first..=last).all(mine) {
             return false;
         }
-        let ids: Vec<u64> = self.backlog.drain(first..=last).map(|p| p.entry.get_user_data()).collect();
-        self.end_unsubmitted(&ids, res);
+        let chain_end = (last..self.backlog.len()).find(|&i| !self.backlog[i].links_next);
+        let Some(chain_end) = chain_end else { return false }; // an open chain
+        let hard_out = link_flags(&self.backlog[last].entry) & IOSQE_IO_HARDLINK != 0;
+        let end = if self.backlog[last].links_next && !hard_out { chain_end } else { last };
+        if end + 1 == self.backlog.len() && self.chain_open {
+            return false;
+        }
+        let linked_in = first > 0 && self.backlog[first - 1].links_next;
+        if linked_in && end == chain_end {
+            // The chain now ends before the target.
+            let before = &mut self.backlog[first - 1];
+            before.links_next = false;
+            unlink(&mut before.entry);
+        }
+        let ends: Vec<u64> = self.backlog.drain(first..=end).map(|p| p.entry.get_user_data()).collect();
+        let (own, rest): (Vec<u64>, Vec<u64>) = ends.into_iter().partition(|&ud| id_of(ud) == target);
+        self.end_unsubmitted(&own, res);
+        self.end_unsubmitted(&rest, -libc::ECANCELED);
         self.reopen_lane();
         true
     }
@@ -253,16 +273,29 @@ impl State {
     }
 }
 
+/// `IOSQE_IO_LINK` and `IOSQE_IO_HARDLINK`, in the flags byte at offset 1 of the SQE
+/// (include/uapi/linux/io_uring.h).
+const IOSQE_IO_LINK: u8 = 1 << 2;
+const IOSQE_IO_HARDLINK: u8 = 1 << 3;
+const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
+
+/// The SQE's flags byte.
+fn sqe_flags_byte(entry: &mut squeue::Entry) -> &mut u8 {
+    // SAFETY: `squeue::Entry` is `repr(C)` over the kernel's 64-byte `struct io_uring_sqe`,
+    // whose `flags` byte is at offset 1; any byte value is a valid `u8`, and the entry is
+    // borrowed mutably, so not shared.
+    unsafe { &mut (*(entry as *mut squeue::Entry).cast::<[u8; 64]>())[1] }
+}
+
+/// The link flags of an SQE.
+fn link_flags(entry: &squeue::Entry) -> u8 {
+    let mut copy = entry.clone();
+    *sqe_flags_byte(&mut copy) & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)
+}
+
 /// Clears `IOSQE_IO_LINK` and `IOSQE_IO_HARDLINK` on an SQE.
 fn unlink(entry: &mut squeue::Entry) {
-    /// `IOSQE_IO_LINK | IOSQE_IO_HARDLINK`, in the flags byte at offset 1 of the SQE.
-    const LINK_FLAGS: u8 = (1 << 2) | (1 << 3);
-    const _: () = assert!(std::mem::size_of::<squeue::Entry>() == 64);
-    // SAFETY: `squeue::Entry` is `repr(C)` over the kernel's 64-byte `struct io_uring_sqe`,
-    // whose `flags` byte is at offset 1 (include/uapi/linux/io_uring.h); any byte value is
-    // a valid `u8`, and the entry is not shared.
-    let bytes = unsafe { &mut *(entry as *mut squeue::Entry).cast::<[u8; 64]>() };
-    bytes[1] &= !LINK_FLAGS;
+    *sqe_flags_byte(entry) &= !(IOSQE_IO_LINK | IOSQE_IO_HARDLINK);
 }
 
 /// Whether `user_data` names a user operation's own SQE (not a timer, not the ring's).

@@ -59,6 +59,32 @@ int main(void) {
     CHECK_EQ(log_res(&log, D), -ECANCELED);
     CHECK_EQ(log_res(&log, F), 0);
 
+    /* A linked operation held behind a drain can be cancelled: it and the rest of its
+     * chain end at once, and the drain, once what preceded it completes, goes through
+     * (the pending cancel does not hold it). Found by the torture test. */
+    int64_t r1 = ar_op_read(r, p1[0], a, 1, UINT64_MAX, NULL, &log, log_cb);
+    int64_t dn = ar_op_nop(r, &drain, &log, log_cb);
+    ar_op_opts link = {.flags = AR_OP_LINK};
+    int64_t r2 = ar_op_read(r, p1[0], b, 1, UINT64_MAX, &link, &log, log_cb);
+    int64_t after_r2 = ar_op_nop(r, NULL, &log, log_cb);
+    CHECK(ar_ring_submit(r) >= 0);
+    int64_t c2 = ar_op_cancel(r, r2, NULL, &log, log_cb);
+    CHECK(c2 > 0);
+    CHECK(ar_ring_run(r, AR_RUN_NOWAIT) >= 0);
+    int64_t c1 = ar_op_cancel(r, r1, NULL, &log, log_cb);
+    CHECK(c1 > 0);
+    double t_link = now_s();
+    while (ar_ring_inflight(r) > 0) {
+        CHECK(ar_ring_run(r, AR_RUN_ONCE) >= 0);
+        CHECK(now_s() - t_link < 2);
+    }
+    CHECK_EQ(log_res(&log, r2), -ECANCELED);
+    CHECK_EQ(log_res(&log, after_r2), -ECANCELED);
+    CHECK_EQ(log_res(&log, c2), 0);
+    CHECK_EQ(log_res(&log, r1), -ECANCELED);
+    CHECK_EQ(log_res(&log, c1), 0);
+    CHECK_EQ(log_res(&log, dn), 0);
+
     /* Teardown with a drain held behind a pending read: no hang, every final delivered. */
     int64_t G = ar_op_read(r, p1[0], a, sizeof a, UINT64_MAX, NULL, &log, log_cb);
     ar_op_opts drain_deadline = {.flags = AR_OP_DRAIN, .timeout_ns = 5000000000ull};
