@@ -4,6 +4,10 @@ import Glibc
 
 /// An io_uring instance with async/await operations.
 ///
+/// `Ring()` makes a thread-safe ring that any task may use, as described below. A server's
+/// hot path wants ``RingExecutor`` instead, whose ``RingExecutor/ring`` is a `Ring` too: the
+/// same operations, run by the ring's own thread as the executor of the tasks that use it.
+///
 /// The C ring is created with `AR_RING_THREADSAFE`: the kernel cancels an io_uring request
 /// when the thread that submitted it exits, and libdispatch and Swift's cooperative pool
 /// retire idle threads (after a few seconds), so a `recv` queued from a Task could otherwise
