@@ -332,7 +332,9 @@ impl Ring {
             }
         }
         delivered += self.run_posted::<SHARED>(cx);
-        if self.driver.submitter().is_some() && !cx.st().backlog.is_empty() {
+        // The submitter thread enters only when kicked: what settling queued (re-arms, timers
+        // and retried cancels of the ring's own) must reach it, or it would wait forever.
+        if self.driver.submitter().is_some() && (!cx.st().backlog.is_empty() || cx.st().sq.pending() > 0) {
             self.kick();
         }
         Ok(delivered)

@@ -101,7 +101,12 @@ impl Ring {
             return Outcome::Nothing;
         };
         if deadline_cqe {
-            rec.deadline_fired |= res == -libc::ETIME;
+            // Any answer but -ECANCELED (the timer removed because its operation completed
+            // first, or teardown) means the timer fired: it cancelled the operation (-ETIME),
+            // interrupted it in a kernel worker (-EALREADY), or raced its move into one
+            // (-ENOENT, while the kernel's cancel flag still ends it). If the operation then
+            // ends cancelled or interrupted, the deadline is what ended it.
+            rec.deadline_fired |= res != -libc::ECANCELED;
             rec.outstanding -= 1;
             return if rec.outstanding == 0 && !rec.parked { Outcome::Finish } else { Outcome::Nothing };
         }
@@ -136,9 +141,10 @@ impl Ring {
                 rec.buf = buf;
                 rec.outstanding -= 1;
                 let (kind, target, canceller) = (rec.kind, rec.target, rec.canceller);
-                if res == -libc::ENOBUFS && rec.park_on_enobufs && (rec.cancel_requested || closing) {
-                    // It would have been parked, and the cancel (or teardown) would have ended
-                    // it there: the kernel just got there first.
+                if res == -libc::ENOBUFS && rec.park_on_enobufs && (rec.stopping() || closing) {
+                    // It would have been parked, and the cancel, its deadline or teardown would
+                    // have ended it there: the kernel just got there first (a fired deadline
+                    // maps this to -ETIMEDOUT).
                     rec.res = -libc::ECANCELED;
                     note_cancel_hit(st, canceller);
                 } else if kind == crate::ring::Kind::Cancel
