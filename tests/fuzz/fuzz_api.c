@@ -28,7 +28,14 @@
  *     multishot receives, never the same buffer lent twice; no result larger than asked for;
  *   - ar_ring_run returns the number of callbacks it ran; ar_ring_inflight matches the ids
  *     without a final callback; every posted function runs exactly once;
- *   - memory handed to an operation is not written after its final callback.
+ *   - memory handed to an operation is not written after its final callback;
+ *   - a linked operation does not succeed before the one it is linked behind completes; an
+ *     operation queued right after ar_ring_submit is in no chain.
+ *
+ * Environment: FUZZ_TRACE=1 prints every call and callback (to read a reproducer);
+ * FUZZ_STATS=1 prints counts and where the time went; FUZZ_HANG_MS / FUZZ_ONCE_MS shorten
+ * the watchdogs (to minimise a hang); FUZZ_WAIVE / FUZZ_WAIVE_ERRNO name checks of known,
+ * reported defects to look past (tests/fuzz/known/waive.env, read by tests/fuzz/run.sh).
  */
 #include "fuzz.h"
 
@@ -1017,14 +1024,35 @@ static void do_group_new(struct src *s) {
     }
     if (b.n) FAIL("ar_bufgroup_new accepted %s", b.why);
     if (!g) FAIL("ar_bufgroup_new succeeded without a group");
-    for (int i = 0; i < MAX_GROUPS; i++) {
+    struct fgroup *rec = NULL;
+    for (int i = 0; i < MAX_GROUPS && !rec; i++) {
         if (groups[i].g) continue;
-        groups[i] = (struct fgroup){
+        rec = &groups[i];
+        *rec = (struct fgroup){
             .g = g, .ring = slot, .ring_serial = fr->serial, .serial = next_serial++, .count = count, .size = size};
-        groups[i].lent = calloc(count / 8 + 1, 1);
+        rec->lent = calloc(count / 8 + 1, 1);
+    }
+    if (!rec) {
+        ar_bufgroup_free(g); /* no room to track it */
         return;
     }
-    ar_bufgroup_free(g); /* no room to track it */
+    if (src_chance(s, 96)) {
+        /* A stream into it at once, often with AR_OP_REARM, and a burst of data arriving:
+         * the group runs dry, and the receive parks, re-arms or ends. */
+        struct fop *op = op_new(K_RECV_MS, slot, s);
+        op->multishot = 1;
+        op->group = rec;
+        ar_op_opts o = {.flags = src_chance(s, 192) ? AR_OP_REARM : 0};
+        int tcp = src_chance(s, 96);
+        struct bad b = {0};
+        op->opts_flags = o.flags;
+        int64_t rc = ar_op_recv_multishot(fr->r, slot_fd(tcp ? S_TCP_C : S_UNIX_A), g, 0, &o, op, op_cb);
+        TRACE("  [recv_multishot stream: %s, flags %#x]\n", tcp ? "tcp_c" : "unix_a", o.flags);
+        op_done(op, rc, &b, 0, 0);
+        static uint8_t burst[16384];
+        ssize_t n = send(slot_fd(tcp ? S_TCP_S : S_UNIX_B), burst, 512u << src_pick(s, 6), MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
 }
 
 static void do_group_free(struct src *s) {
