@@ -1598,8 +1598,8 @@ static void do_op(struct src *s, enum kind kind) {
           (unsigned long long)oi.o.timeout_ns, oi.o.flags);
     op->opts_flags = oi.o.flags;
     op->has_deadline = oi.o.timeout_ns != 0;
-    /* Known defect (tests/fuzz/known/poll-multishot-deadline.c): a deadline does not end a
-     * multishot poll of an always-ready fd. */
+    /* A defect once (tests/fuzz/regressions/poll-multishot-deadline): a deadline did not end
+     * a multishot poll of an always-ready fd. The waiver stays for bisecting. */
     if (kind == K_POLL_MS && waived("poll-multishot-deadline")) oi.bounded = 0;
     op_done(op, rc, &b, prompt || oi.bounded, oi.drain);
 }
