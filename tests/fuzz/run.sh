@@ -28,6 +28,9 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_m
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 # A hang is a failure: libFuzzer's own timeout backs up the harness's watchdogs.
 common=(-timeout=30 -rss_limit_mb=4096 -max_len=4096 -len_control=20 -print_final_stats=1)
+# Where a failing replay's input is written (not the working directory).
+mkdir -p "$build/artifacts"
+replayed=(-artifact_prefix="$build/artifacts/")
 
 inputs() { find "$@" -maxdepth 1 -type f ! -name '*.md' ! -name '*.env' ! -name '*.c' 2>/dev/null | sort; }
 
@@ -38,13 +41,13 @@ replay() {
   mapfile -t files < <(inputs "$@")
   ((${#files[@]})) || return 0
   # One process for all of them (fast); on a failure, one per input to say which.
-  if "$bin" "${common[@]}" "${files[@]}" >"$build/replay.log" 2>&1; then
+  if "$bin" "${common[@]}" "${replayed[@]}" "${files[@]}" >"$build/replay.log" 2>&1; then
     pass=$((pass + ${#files[@]}))
     echo "ok: $(basename "$bin") replayed ${#files[@]} inputs from ${*#"$here"/}"
     return 0
   fi
   for f in "${files[@]}"; do
-    if "$bin" "${common[@]}" "$f" >"$build/replay-one.log" 2>&1; then
+    if "$bin" "${common[@]}" "${replayed[@]}" "$f" >"$build/replay-one.log" 2>&1; then
       pass=$((pass + 1))
     else
       fail=$((fail + 1))
@@ -117,7 +120,7 @@ known)
   for f in $(inputs "$here/known"); do
     bad=""
     for b in "${binaries[@]}"; do
-      "$b" "${common[@]}" "$f" >"$build/known.log" 2>&1 ||
+      "$b" "${common[@]}" "${replayed[@]}" "$f" >"$build/known.log" 2>&1 ||
         bad="$(basename "$b"): $(grep -m1 -E 'INVARIANT|HANG|ERROR:|runtime error' "$build/known.log")"
     done
     if [ -z "$bad" ]; then
