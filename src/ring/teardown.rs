@@ -41,8 +41,20 @@ impl Ring {
     /// `false` if the kernel could not be drained; the caller must then leak the records
     /// rather than free memory the kernel may still use.
     fn shutdown(&self) -> bool {
-        // From here on this thread enters the kernel itself: the submitter is done.
+        let drained = self.drain();
+        // Only now, when the kernel owes nothing: it runs a request's task work (issuing the
+        // next request of a chain, a poll's wake-up, a retry) on the thread that submitted
+        // it, and once that thread has exited it fails the request with -EFAULT instead
+        // (io_req_task_submit), so a submitter joined first turned in-flight operations of
+        // a thread-safe ring into -EFAULT. Meanwhile it sleeps (in read(2), or on the claim
+        // `drain` holds) and runs that task work.
         self.stop_submitter();
+        drained
+    }
+
+    /// `shutdown`, up to the submitter thread: this thread enters the kernel itself, holding
+    /// the claim, so the submitter never enters meanwhile.
+    fn drain(&self) -> bool {
         let Ok(mut cx) = Cx::claim(self) else {
             return false;
         };
