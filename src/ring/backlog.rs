@@ -150,7 +150,11 @@ impl State {
         // parked, nor finished and waiting for delivery. Computed only when a drain needs it.
         let mut in_kernel: Option<u32> = None;
         while !self.backlog.is_empty() {
-            let n = self.backlog.iter().position(|p| !p.links_next).map_or(self.backlog.len(), |i| i + 1);
+            let Some(n) = self.backlog.iter().position(|p| !p.links_next).map(|i| i + 1) else {
+                // The chain at the back is still being queued (a thread-safe ring's submitter
+                // flushes while the user queues): it goes to the kernel whole, once closed.
+                break;
+            };
             let drained = self.backlog.iter().take(n).any(|p| p.drain);
             if self.draining || drained {
                 let busy = *in_kernel.get_or_insert_with(|| self.user_ops_in_kernel(inflight));

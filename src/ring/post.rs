@@ -79,6 +79,15 @@ impl PostQueue {
         Ok(())
     }
 
+    /// Wakes the ring as a post does, with nothing posted: a thread waiting in `run`, or a
+    /// host watching the notification fd, comes round to deliver what the library ended
+    /// without the kernel (an over-long chain's `-E2BIG`).
+    pub(crate) fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our eventfd (EAGAIN: already due).
+        unsafe { libc::write(self.wake.as_raw_fd(), (&raw const one).cast(), 8) };
+    }
+
     /// Moves everything posted so far into `out` (which keeps its capacity between calls).
     pub(crate) fn take(&self, out: &mut Vec<Posted>) {
         // A plain load first: the swap is an atomic read-modify-write, and nothing is

@@ -118,6 +118,10 @@ impl Ring {
         loop {
             let st = cx.st();
             st.flush_backlog(self.inflight());
+            if !st.ready.is_empty() {
+                // Ended here, without a CQE: the thread in `run` must come round for them.
+                self.posts.wake();
+            }
             let more = !st.backlog.is_empty();
             st.sync_sq();
             let sq_len = st.sq.pending();
@@ -252,10 +256,17 @@ impl Ring {
 
     /// `submit_inner` for a ring whose own thread enters the kernel.
     #[inline(always)]
-    fn submit_entering(&self, st: &mut State, wait_one: bool) -> Result<u32, Errno> {
+    fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
         let mut handed = 0u32;
         loop {
             let out_of_room = st.flush_backlog(self.inflight());
+            if !st.ready.is_empty() {
+                // Operations ended here without a CQE (an over-long chain): never wait in
+                // the kernel for a completion while they wait for delivery, and wake whoever
+                // waits elsewhere (a thread-safe ring's runner).
+                wait_one = false;
+                self.posts.wake();
+            }
             let backlog_left = !st.backlog.is_empty();
             // Never block while SQEs still wait in the backlog: one of them may be what
             // the operations already in the kernel are waiting for.

@@ -484,8 +484,11 @@ static void op_unlock(struct run *run, struct rec *r) {
     if (pthread_equal(pthread_self(), run->main_thread)) return;
     for (int i = 0; i < 8; i++)
         if (!run->issuing[i]) { run->issuing[i] = r; break; }
-    pthread_mutex_unlock(&olock);
+    /* Take the gate before the oracle's lock is released: what this thread picked under the
+     * lock (a buffer group) cannot be freed by the ring's thread in between (same lock
+     * order as the ring's thread: olock, then the gate). */
     pthread_rwlock_rdlock(&gate);
+    pthread_mutex_unlock(&olock);
 }
 static void op_relock(struct run *run, struct rec *r) {
     (void)r;
