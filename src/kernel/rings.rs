@@ -369,6 +369,14 @@ impl CompletionRing {
         Some(out)
     }
 
+    /// Whether the kernel has published CQEs the ring has not consumed, read from the shared
+    /// head and tail words only: any thread may ask, without the ring's claim.
+    #[inline]
+    pub(crate) fn published(&self) -> bool {
+        // SAFETY: a live mapping; both words are only accessed atomically.
+        unsafe { (*self.khead).load(Ordering::Acquire) != (*self.ktail).load(Ordering::Acquire) }
+    }
+
     /// Whether a CQE is waiting (reads the kernel's tail again).
     #[inline]
     pub(crate) fn has_entries(&self) -> bool {
