@@ -40,6 +40,15 @@ impl State {
         self.reopen_lane();
     }
 
+    /// `close_chain`, if the open chain was started by the calling thread: what the ring's own
+    /// submissions do (a callback that leaves a chain open must not keep `run` waiting for
+    /// it), without splitting a chain another thread of a thread-safe ring is still queueing.
+    pub(crate) fn close_own_chain(&mut self) {
+        if self.chain_open && self.chain_thread == crate::ring::owner::thread_token() {
+            self.close_chain();
+        }
+    }
+
     /// Publishes pushed entries to the kernel.
     #[inline]
     pub(crate) fn sync_sq(&mut self) {
@@ -104,6 +113,9 @@ impl State {
         }
         self.backlog.extend(items.iter().cloned());
         self.chain_open = links_next;
+        if links_next {
+            self.chain_thread = crate::ring::owner::thread_token();
+        }
         self.reopen_lane();
     }
 

@@ -187,6 +187,8 @@ pub(crate) struct State {
     pub(crate) backlog: VecDeque<Pending>,
     /// The last operation queued asked to be linked to the next one.
     pub(crate) chain_open: bool,
+    /// The thread that opened that chain (`owner::thread_token`).
+    pub(crate) chain_thread: usize,
     /// A drained chain is in the kernel: what follows waits in the backlog (`backlog`).
     pub(crate) draining: bool,
     /// Ids of operations finished without a kernel CQE (never submitted), to be delivered.
@@ -368,6 +370,7 @@ impl State {
             table: OpTable::new(),
             backlog: VecDeque::new(),
             chain_open: false,
+            chain_thread: 0,
             draining: false,
             ready: Vec::new(),
             sq_ops: 0,

@@ -33,7 +33,7 @@ use crate::error::Errno;
 /// pointer, which is what `pthread_self` returns on glibc and musl, read without the call;
 /// a `thread_local!` would cost a `__tls_get_addr` call per ring call inside a shared library.
 #[inline]
-fn thread_token() -> usize {
+pub(crate) fn thread_token() -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         let tp: usize;

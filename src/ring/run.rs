@@ -256,6 +256,7 @@ impl Ring {
     /// `wait_one`, the last enter also waits for a completion. Returns operations handed over.
     #[inline(always)]
     pub(crate) fn submit_inner(&self, cx: &mut Cx<'_>, wait_one: bool) -> Result<u32, Errno> {
+        cx.st().close_own_chain();
         if self.driver.submitter().is_some() {
             // Only the submitter thread enters the kernel; hand it what is queued.
             let st = cx.st();
