@@ -66,6 +66,25 @@ struct statx;
 // combined with `AR_RING_SINGLE_THREAD`.
 #define AR_RING_THREADSAFE (1 << 2)
 
+// Never use the fallback backend: where io_uring is unusable, `ar_ring_new` fails with the
+// `-errno` io_uring setup failed with (`ar_ring_probe` says why).
+#define AR_RING_NO_FALLBACK (1 << 3)
+
+// Use the fallback backend even where io_uring works (as the environment variable
+// `ASYNCRING_BACKEND=fallback` does for every ring without `AR_RING_NO_FALLBACK`). On the
+// fallback, `AR_RING_SQPOLL` and `AR_RING_SINGLE_THREAD` are accepted and change nothing.
+// Cannot be combined with `AR_RING_NO_FALLBACK`.
+#define AR_RING_FORCE_FALLBACK (1 << 4)
+
+// The ring runs on io_uring (`ar_ring_backend`).
+#define AR_BACKEND_URING 1
+
+// The ring runs on the fallback backend: epoll readiness, a thread pool for files and
+// other blocking calls, user-space timers (where io_uring is unusable, or forced with
+// `AR_RING_FORCE_FALLBACK` or `ASYNCRING_BACKEND=fallback`). Same API, callbacks and
+// guarantees; the differences are listed in the README ("Fallback backend").
+#define AR_BACKEND_FALLBACK 2
+
 // io_uring is usable.
 #define AR_PROBE_OK 0
 
@@ -83,6 +102,66 @@ struct statx;
 
 // Anything else; see `status` and `message`.
 #define AR_PROBE_OTHER 5
+
+#define NOP 0
+
+#define READV 1
+
+#define WRITEV 2
+
+#define FSYNC 3
+
+#define READ_FIXED 4
+
+#define WRITE_FIXED 5
+
+#define POLL_ADD 6
+
+#define SENDMSG 9
+
+#define RECVMSG 10
+
+#define TIMEOUT 11
+
+#define TIMEOUT_REMOVE 12
+
+#define ACCEPT 13
+
+#define ASYNC_CANCEL 14
+
+#define LINK_TIMEOUT 15
+
+#define CONNECT 16
+
+#define FALLOCATE 17
+
+#define OPENAT 18
+
+#define CLOSE 19
+
+#define STATX 21
+
+#define READ 22
+
+#define WRITE 23
+
+#define SEND 26
+
+#define RECV 27
+
+#define SPLICE 30
+
+#define SHUTDOWN 34
+
+#define RENAMEAT 35
+
+#define UNLINKAT 36
+
+#define MKDIRAT 37
+
+#define SOCKET 45
+
+#define SEND_ZC 47
 
 // With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 // is then how many were cancelled.
@@ -218,6 +297,18 @@ typedef struct ar_probe {
   // A sentence saying what is wrong and what to do about it, NUL-terminated.
   char message[191];
 } ar_probe;
+
+
+
+
+
+
+
+
+
+
+
+
 
 
 
@@ -835,6 +926,17 @@ int ar_ring_run(struct ar_ring *ring, ar_run_mode mode);
 //
 // Thread safety: any thread (the value may be stale by the time it is used).
 uint32_t ar_ring_inflight(const struct ar_ring *ring);
+
+// Which backend a ring runs on.
+//
+// Parameters: `ring`: the ring.
+//
+// Returns: `AR_BACKEND_URING` or `AR_BACKEND_FALLBACK`; `-EINVAL` for a NULL ring.
+//
+// Memory and lifetimes: none.
+//
+// Thread safety: any thread.
+int ar_ring_backend(const struct ar_ring *ring);
 
 // Queues `fn(userdata)` to run on the ring's thread inside a later `ar_ring_run`, and wakes
 // the ring: a thread blocked in `ar_ring_run` returns, and the notification fd becomes

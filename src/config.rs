@@ -22,8 +22,18 @@ pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 /// combined with `AR_RING_SINGLE_THREAD`.
 pub const AR_RING_THREADSAFE: u32 = 1 << 2;
 
+/// Never use the fallback backend: where io_uring is unusable, `ar_ring_new` fails with the
+/// `-errno` io_uring setup failed with (`ar_ring_probe` says why).
+pub const AR_RING_NO_FALLBACK: u32 = 1 << 3;
+/// Use the fallback backend even where io_uring works (as the environment variable
+/// `ASYNCRING_BACKEND=fallback` does for every ring without `AR_RING_NO_FALLBACK`). On the
+/// fallback, `AR_RING_SQPOLL` and `AR_RING_SINGLE_THREAD` are accepted and change nothing.
+/// Cannot be combined with `AR_RING_NO_FALLBACK`.
+pub const AR_RING_FORCE_FALLBACK: u32 = 1 << 4;
+
 /// Every flag this version knows; any other bit is rejected with `-EINVAL`.
-pub(crate) const KNOWN_RING_FLAGS: u32 = AR_RING_SQPOLL | AR_RING_SINGLE_THREAD | AR_RING_THREADSAFE;
+pub(crate) const KNOWN_RING_FLAGS: u32 =
+    AR_RING_SQPOLL | AR_RING_SINGLE_THREAD | AR_RING_THREADSAFE | AR_RING_NO_FALLBACK | AR_RING_FORCE_FALLBACK;
 
 /// Default number of submission queue entries.
 pub(crate) const DEFAULT_SQ_ENTRIES: u32 = 256;
@@ -65,6 +75,9 @@ impl RingConfig {
         if self.flags & AR_RING_THREADSAFE != 0 && self.flags & AR_RING_SINGLE_THREAD != 0 {
             return Err(Errno::EINVAL);
         }
+        if self.flags & AR_RING_NO_FALLBACK != 0 && self.flags & AR_RING_FORCE_FALLBACK != 0 {
+            return Err(Errno::EINVAL);
+        }
         let sq = if self.sq_entries == 0 { DEFAULT_SQ_ENTRIES } else { self.sq_entries };
         let cq = if self.cq_entries == 0 { sq.saturating_mul(4) } else { self.cq_entries };
         if sq > MAX_SQ_ENTRIES || cq > MAX_CQ_ENTRIES || cq < sq {
@@ -100,6 +113,7 @@ mod tests {
             RingConfig { sq_entries: MAX_SQ_ENTRIES + 1, ..RingConfig::default() },
             RingConfig { sq_entries: 64, cq_entries: 32, ..RingConfig::default() },
             RingConfig { flags: AR_RING_THREADSAFE | AR_RING_SINGLE_THREAD, ..RingConfig::new() },
+            RingConfig { flags: AR_RING_NO_FALLBACK | AR_RING_FORCE_FALLBACK, ..RingConfig::new() },
         ];
         for c in bad {
             assert_eq!(c.resolved(), Err(Errno::EINVAL), "{c:?}");

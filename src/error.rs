@@ -30,6 +30,12 @@ impl Errno {
     pub const EOPNOTSUPP: Errno = Errno(libc::EOPNOTSUPP);
     pub const ENOBUFS: Errno = Errno(libc::ENOBUFS);
     pub const ENOSPC: Errno = Errno(libc::ENOSPC);
+    pub const EEXIST: Errno = Errno(libc::EEXIST);
+    pub const ENXIO: Errno = Errno(libc::ENXIO);
+    pub const ESPIPE: Errno = Errno(libc::ESPIPE);
+    pub const EINPROGRESS: Errno = Errno(libc::EINPROGRESS);
+    pub const EMFILE: Errno = Errno(libc::EMFILE);
+    pub const ENFILE: Errno = Errno(libc::ENFILE);
     /// What a panic caught at the C boundary becomes. It means a bug in this library.
     pub const INTERNAL: Errno = Errno(libc::ENOTRECOVERABLE);
 

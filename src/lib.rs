@@ -20,7 +20,9 @@ pub use ring::{buf, completion};
 pub use completion::{
     AR_COMPLETION_BUFFER, AR_COMPLETION_DEADLINE, AR_COMPLETION_MORE, Completion, OpCallback, PostFn,
 };
-pub use config::{AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig};
+pub use config::{
+    AR_RING_FORCE_FALLBACK, AR_RING_NO_FALLBACK, AR_RING_SINGLE_THREAD, AR_RING_SQPOLL, AR_RING_THREADSAFE, RingConfig,
+};
 pub use error::Errno;
 pub use op::OpOpts;
-pub use ring::{Ring, RunMode};
+pub use ring::{Backend, Ring, RunMode};

@@ -7,7 +7,7 @@ use crate::config::RingConfig;
 use crate::error::{Errno, describe};
 use crate::kernel::probe::{Probe, probe};
 use crate::ring::completion::PostFn;
-use crate::ring::{Ring, RunMode};
+use crate::ring::{Backend, Ring, RunMode};
 
 /// How `ar_ring_run` waits: one of `AR_RUN_*`.
 pub type ar_run_mode = u32;
@@ -174,6 +174,34 @@ pub unsafe extern "C" fn ar_ring_run(ring: *mut Ring, mode: ar_run_mode) -> c_in
 pub unsafe extern "C" fn ar_ring_inflight(ring: *const Ring) -> u32 {
     // SAFETY: the caller passes NULL or a live ring.
     boundary(|| Ok(unsafe { self::ring(ring) }?.inflight()))
+}
+
+/// The ring runs on io_uring (`ar_ring_backend`).
+pub const AR_BACKEND_URING: c_int = 1;
+/// The ring runs on the fallback backend: epoll readiness, a thread pool for files and
+/// other blocking calls, user-space timers (where io_uring is unusable, or forced with
+/// `AR_RING_FORCE_FALLBACK` or `ASYNCRING_BACKEND=fallback`). Same API, callbacks and
+/// guarantees; the differences are listed in the README ("Fallback backend").
+pub const AR_BACKEND_FALLBACK: c_int = 2;
+
+/// Which backend a ring runs on.
+///
+/// Parameters: `ring`: the ring.
+///
+/// Returns: `AR_BACKEND_URING` or `AR_BACKEND_FALLBACK`; `-EINVAL` for a NULL ring.
+///
+/// Memory and lifetimes: none.
+///
+/// Thread safety: any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ar_ring_backend(ring: *const Ring) -> c_int {
+    // SAFETY: the caller passes NULL or a live ring.
+    boundary(|| {
+        Ok(match unsafe { self::ring(ring) }?.backend() {
+            Backend::Uring => AR_BACKEND_URING,
+            Backend::Fallback => AR_BACKEND_FALLBACK,
+        })
+    })
 }
 
 /// Queues `fn(userdata)` to run on the ring's thread inside a later `ar_ring_run`, and wakes

@@ -4,6 +4,7 @@
 
 pub mod probe;
 pub(crate) mod rings;
+mod fallback;
 mod uring;
 
 pub(crate) use uring::Kernel;

@@ -13,6 +13,7 @@
 
 use std::cell::Cell;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use io_uring::{IoUring, cqueue, squeue};
@@ -103,6 +104,25 @@ impl Mapping {
         Ok(Mapping { addr: NonNull::new(addr.cast()).ok_or(Errno::ENOMEM)?, len })
     }
 
+    /// Zeroed anonymous memory: the queues of the fallback backend, which no kernel shares.
+    fn anonymous(len: usize) -> Result<Mapping, Errno> {
+        // SAFETY: a fresh private anonymous mapping; no file, no fixed address.
+        let addr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if addr == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(Mapping { addr: NonNull::new(addr.cast()).ok_or(Errno::ENOMEM)?, len })
+    }
+
     /// The `u32` at byte offset `off`, as the atomic the kernel treats it as.
     fn atomic(&self, off: u32) -> *const AtomicU32 {
         debug_assert!(off as usize + 4 <= self.len);
@@ -135,9 +155,9 @@ pub(crate) struct SubmissionRing {
     tail: u32,
     /// The kernel's head when last read: slots before it are free again.
     head: u32,
-    /// The ring fd, for `io_uring_enter`.
+    /// The ring fd, for `io_uring_enter` (-1 on the fallback backend, which never enters).
     fd: i32,
-    _maps: [Mapping; 2],
+    _maps: [Arc<Mapping>; 2],
 }
 
 /// The completion queue. Only the thread holding the ring's claim touches it.
@@ -150,7 +170,7 @@ pub(crate) struct CompletionRing {
     head: Cell<u32>,
     /// The kernel's tail when last read: CQEs before it are published.
     tail: Cell<u32>,
-    _map: Mapping,
+    _map: Arc<Mapping>,
 }
 
 // SAFETY: the raw pointers point into mappings these values own; access is serialised by
@@ -186,7 +206,7 @@ pub(crate) fn map(uring: &IoUring) -> Result<(SubmissionRing, CompletionRing), E
             tail: (*sq_map.atomic(p.sq_off.tail)).load(Ordering::Acquire),
             head: (*sq_map.atomic(p.sq_off.head)).load(Ordering::Acquire),
             fd,
-            _maps: [sq_map, sqes],
+            _maps: [Arc::new(sq_map), Arc::new(sqes)],
         }
     };
     // SAFETY: as above.
@@ -198,11 +218,149 @@ pub(crate) fn map(uring: &IoUring) -> Result<(SubmissionRing, CompletionRing), E
             mask: *cq_map.at::<u32>(p.cq_off.ring_mask),
             head: Cell::new((*cq_map.atomic(p.cq_off.head)).load(Ordering::Acquire)),
             tail: Cell::new((*cq_map.atomic(p.cq_off.tail)).load(Ordering::Acquire)),
-            _map: cq_map,
+            _map: Arc::new(cq_map),
         }
     };
     Ok((sq, cq))
 }
+
+/// Where the fallback backend's queue words live in its anonymous memory: each word the
+/// two sides both write on its own cache line.
+mod layout {
+    pub(super) const SQ_HEAD: u32 = 0;
+    pub(super) const SQ_TAIL: u32 = 64;
+    pub(super) const SQ_FLAGS: u32 = 128;
+    pub(super) const CQ_HEAD: u32 = 0;
+    pub(super) const CQ_TAIL: u32 = 64;
+    pub(super) const CQES: u32 = 128;
+}
+
+/// The backend's side of queues that live in plain memory (the fallback backend plays the
+/// kernel's part): it consumes SQEs from the head and posts CQEs at the tail, with the same
+/// orderings the kernel uses.
+pub(crate) struct BackendQueues {
+    sq_head: *const AtomicU32,
+    sq_tail: *const AtomicU32,
+    sq_flags: *const AtomicU32,
+    sqes: *const squeue::Entry,
+    sq_mask: u32,
+    cq_head: *const AtomicU32,
+    cq_tail: *const AtomicU32,
+    cqes: *mut cqueue::Entry,
+    cq_mask: u32,
+    cq_entries: u32,
+    _maps: [Arc<Mapping>; 3],
+}
+
+// SAFETY: the pointers point into mappings this value co-owns; the backend serialises its
+// own access (a mutex) and the shared words are atomics.
+unsafe impl Send for BackendQueues {}
+
+/// Queues in anonymous memory, for the fallback backend: the ring's views, and the
+/// backend's. Sizes are rounded up to powers of two, as the kernel does.
+pub(crate) fn anonymous(sq_entries: u32, cq_entries: u32) -> Result<(SubmissionRing, CompletionRing, BackendQueues), Errno> {
+    let sq_n = sq_entries.max(1).next_power_of_two();
+    let cq_n = cq_entries.max(sq_n).next_power_of_two();
+    let sq_map = Arc::new(Mapping::anonymous(4096)?);
+    let sqes = Arc::new(Mapping::anonymous(sq_n as usize * size_of::<squeue::Entry>())?);
+    let cq_map =
+        Arc::new(Mapping::anonymous(layout::CQES as usize + cq_n as usize * size_of::<cqueue::Entry>())?);
+    let sq = SubmissionRing {
+        khead: sq_map.atomic(layout::SQ_HEAD),
+        ktail: sq_map.atomic(layout::SQ_TAIL),
+        kflags: sq_map.atomic(layout::SQ_FLAGS),
+        sqes: sqes.at(0),
+        mask: sq_n - 1,
+        entries: sq_n,
+        tail: 0,
+        head: 0,
+        fd: -1,
+        _maps: [sq_map.clone(), sqes.clone()],
+    };
+    let cq = CompletionRing {
+        khead: cq_map.atomic(layout::CQ_HEAD),
+        ktail: cq_map.atomic(layout::CQ_TAIL),
+        cqes: cq_map.at(layout::CQES),
+        mask: cq_n - 1,
+        head: Cell::new(0),
+        tail: Cell::new(0),
+        _map: cq_map.clone(),
+    };
+    let backend = BackendQueues {
+        sq_head: sq_map.atomic(layout::SQ_HEAD),
+        sq_tail: sq_map.atomic(layout::SQ_TAIL),
+        sq_flags: sq_map.atomic(layout::SQ_FLAGS),
+        sqes: sqes.at(0),
+        sq_mask: sq_n - 1,
+        cq_head: cq_map.atomic(layout::CQ_HEAD),
+        cq_tail: cq_map.atomic(layout::CQ_TAIL),
+        cqes: cq_map.at(layout::CQES),
+        cq_mask: cq_n - 1,
+        cq_entries: cq_n,
+        _maps: [sq_map, sqes, cq_map],
+    };
+    Ok((sq, cq, backend))
+}
+
+impl BackendQueues {
+    /// Takes the next published SQE, if any, and frees its slot.
+    pub(crate) fn next_sqe(&self) -> Option<squeue::Entry> {
+        // SAFETY: live mappings; only the backend writes the SQ head.
+        let (head, tail) = unsafe { ((*self.sq_head).load(Ordering::Relaxed), (*self.sq_tail).load(Ordering::Acquire)) };
+        if head == tail {
+            return None;
+        }
+        // SAFETY: slots between head and tail hold SQEs the ring published (identity array).
+        let entry = unsafe { self.sqes.add((head & self.sq_mask) as usize).read() };
+        // SAFETY: as above.
+        unsafe { (*self.sq_head).store(head.wrapping_add(1), Ordering::Release) };
+        Some(entry)
+    }
+
+    /// Posts a CQE, or returns false when the completion queue is full.
+    pub(crate) fn post(&self, user_data: u64, res: i32, flags: u32) -> bool {
+        // SAFETY: live mappings; only the backend writes the CQ tail.
+        let (head, tail) = unsafe { ((*self.cq_head).load(Ordering::Acquire), (*self.cq_tail).load(Ordering::Relaxed)) };
+        if tail.wrapping_sub(head) >= self.cq_entries {
+            return false;
+        }
+        let cqe = Cqe { user_data, res, flags };
+        // SAFETY: the slot at the tail is free (checked above); `Cqe` is the uapi layout of
+        // `cqueue::Entry` (16 bytes).
+        unsafe { self.cqes.add((tail & self.cq_mask) as usize).cast::<Cqe>().write(cqe) };
+        // SAFETY: as above.
+        unsafe { (*self.cq_tail).store(tail.wrapping_add(1), Ordering::Release) };
+        true
+    }
+
+    /// Whether CQEs wait for the ring to reap them.
+    pub(crate) fn cq_pending(&self) -> bool {
+        // SAFETY: live mappings.
+        unsafe { (*self.cq_head).load(Ordering::Acquire) != (*self.cq_tail).load(Ordering::Relaxed) }
+    }
+
+    /// Sets or clears `IORING_SQ_CQ_OVERFLOW`: completions wait in the backend's overflow
+    /// list, and the ring must enter to have them moved into the queue.
+    pub(crate) fn set_overflow(&self, on: bool) {
+        // SAFETY: a live mapping.
+        let flags = unsafe { &*self.sq_flags };
+        if on {
+            flags.fetch_or(IORING_SQ_CQ_OVERFLOW, Ordering::Release);
+        } else {
+            flags.fetch_and(!IORING_SQ_CQ_OVERFLOW, Ordering::Release);
+        }
+    }
+}
+
+/// `struct io_uring_cqe` (uapi), without the big-CQE tail.
+#[repr(C)]
+struct Cqe {
+    user_data: u64,
+    res: i32,
+    flags: u32,
+}
+
+const _: () = assert!(size_of::<Cqe>() == size_of::<cqueue::Entry>());
 
 impl SubmissionRing {
     /// `io_uring_enter`: submits `to_submit` published entries and, with `wait`, waits for

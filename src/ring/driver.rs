@@ -26,8 +26,11 @@ pub(crate) enum Driver {
 }
 
 impl Driver {
-    /// The driver for `AR_RING_*` flags (already validated).
-    pub(crate) fn for_flags(flags: u32) -> Result<Driver, Errno> {
+    /// The driver for `AR_RING_*` flags (already validated). On the fallback backend there
+    /// is no kernel polling thread and no deferred task work, and nothing is cancelled when
+    /// a thread exits: only `AR_RING_THREADSAFE` matters (the submitter thread).
+    pub(crate) fn for_flags(flags: u32, fallback: bool) -> Result<Driver, Errno> {
+        let flags = if fallback { flags & AR_RING_THREADSAFE } else { flags };
         Ok(if flags & AR_RING_THREADSAFE != 0 && flags & AR_RING_SQPOLL != 0 {
             Driver::SharedSqPoll
         } else if flags & AR_RING_THREADSAFE != 0 {

@@ -154,6 +154,15 @@ impl<'r> Cx<'r> {
     }
 }
 
+/// The backend a ring runs on (`ar_ring_backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The kernel's io_uring.
+    Uring,
+    /// The user-space fallback: epoll, a thread pool and timers (SPEC §3.7).
+    Fallback,
+}
+
 /// How `run` waits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunMode {
@@ -270,7 +279,7 @@ impl Ring {
         }
         // SAFETY: `fd` is a fresh descriptor we own.
         let notify = unsafe { OwnedFd::from_raw_fd(fd) };
-        let driver = Driver::for_flags(cfg.flags)?;
+        let driver = Driver::for_flags(cfg.flags, kernel.is_fallback())?;
         let threadsafe = driver.submitter().is_some();
         let shared = driver.shared();
         if threadsafe {
@@ -323,7 +332,8 @@ impl Ring {
         if !self.notify_registered.load(Ordering::Acquire) {
             self.register_notify()?;
         }
-        Ok(self.notify.as_raw_fd())
+        // The fallback backend's fd is its epoll set (src/kernel/fallback).
+        Ok(self.kernel.notify_fd().unwrap_or(self.notify.as_raw_fd()))
     }
 
     #[cold]
@@ -340,6 +350,11 @@ impl Ring {
         unsafe { libc::write(self.notify.as_raw_fd(), (&raw const one).cast(), 8) };
         self.notify_registered.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Which backend the ring runs on: io_uring, or the fallback (SPEC §3.7).
+    pub fn backend(&self) -> Backend {
+        if self.kernel.is_fallback() { Backend::Fallback } else { Backend::Uring }
     }
 
     /// User operations queued and not yet finally completed.

@@ -17,7 +17,9 @@ impl Ring {
     pub fn submit(&self) -> Result<u32, Errno> {
         let mut cx = Cx::claim(self)?;
         cx.st().close_chain();
-        self.submit_inner(&mut cx, false)
+        let n = self.submit_inner(&mut cx, false);
+        self.signal_undelivered();
+        n
     }
 
     /// Delivers completions; see [`RunMode`]. Returns how many callbacks ran (completions
@@ -49,6 +51,7 @@ impl Ring {
             // drain released) must be in the kernel by then, or nothing would ever wake it.
             let _ = self.submit_inner(&mut cx, false);
         }
+        self.signal_undelivered();
         cx.st().running = false;
         result
     }
@@ -68,6 +71,7 @@ impl Ring {
     /// and never enter the kernel from this (possibly short-lived) thread.
     fn run_threadsafe(&self, mode: RunMode) -> Result<u32, Errno> {
         let submitter = self.driver.submitter().is_some();
+        let fallback = self.kernel.is_fallback();
         let mut total = 0u32;
         loop {
             if submitter {
@@ -76,6 +80,14 @@ impl Ring {
             }
             let n = {
                 let mut cx = Cx::claim(self)?;
+                if fallback {
+                    // The fallback backend progresses only when entered: apply what became
+                    // ready (any thread may; nothing there belongs to a thread).
+                    match self.kernel.enter(&cx.st().sq, 0, false) {
+                        Ok(_) | Err(Errno::EINTR) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
                 let n = self.deliver(&mut cx)?;
                 if !submitter {
                     // SQPOLL: after the callbacks (and the ring's own follow-ups, such as
@@ -94,7 +106,8 @@ impl Ring {
                 _ => {}
             }
             let waited = if submitter {
-                let mut pfd = libc::pollfd { fd: self.notify.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                let fd = self.kernel.notify_fd().unwrap_or(self.notify.as_raw_fd());
+                let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
                 // SAFETY: one valid pollfd.
                 if unsafe { libc::poll(&mut pfd, 1, -1) } < 0 { Err(Errno::last()) } else { Ok(()) }
             } else if self.spin_for_completion() {
@@ -146,7 +159,9 @@ impl Ring {
             if sq_len == 0 && !st.sq.cq_overflow() {
                 return Ok(());
             }
-            match self.enter(st, sq_len, false) {
+            let entered = self.enter(st, sq_len, false);
+            self.signal_undelivered();
+            match entered {
                 Ok(n) => {
                     st.sq_ops = 0;
                     if !more || n == 0 {
@@ -168,6 +183,14 @@ impl Ring {
         // so the host never misses one (at worst it wakes once for nothing).
         self.drain_notify();
         self.submit_inner(cx, false)?;
+        if self.kernel.is_fallback() {
+            // The fallback backend makes progress only when entered (the host came here
+            // because its fd, the backend's epoll set, was readable).
+            match self.kernel.enter(&cx.st().sq, 0, false) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => return Err(e),
+            }
+        }
         if matches!(self.driver, Driver::DeferTaskrun) {
             // With DEFER_TASKRUN the kernel signals the eventfd when it queues deferred work
             // and again when our enter runs it and posts CQEs. Drain that second signal too,
@@ -226,10 +249,20 @@ impl Ring {
         self.kernel.enter(&st.sq, to_submit, wait)
     }
 
+    /// On the fallback backend, completions posted by an enter that does not deliver them
+    /// (`ar_ring_submit`, the submissions at the end of `run`, the submitter thread's) must
+    /// make a watched notification fd readable, as the kernel's eventfd signal does.
+    pub(crate) fn signal_undelivered(&self) {
+        if self.kernel.is_fallback() && self.notify_registered.load(Ordering::Relaxed) && self.cq.has_entries() {
+            self.kernel.signal_notify();
+        }
+    }
+
     /// Empties the notification eventfd so a level-triggered host loop does not spin.
     fn drain_notify(&self) {
-        if !self.notify_registered.load(Ordering::Relaxed) {
-            // Nobody watches it, and the kernel does not signal it.
+        if !self.notify_registered.load(Ordering::Relaxed) || self.kernel.is_fallback() {
+            // Nobody watches it, and the kernel does not signal it (the fallback backend's
+            // notification fd is its own, drained when it is entered).
             return;
         }
         let mut count = 0u64;
@@ -287,9 +320,12 @@ impl Ring {
                 self.posts.wake();
             }
             let backlog_left = !st.backlog.is_empty();
-            // Never block while SQEs still wait in the backlog: one of them may be what
-            // the operations already in the kernel are waiting for.
-            let wait = wait_one && !backlog_left;
+            // Never block while SQEs wait in the backlog for room in the submission queue:
+            // one of them may be what the operations already in the kernel are waiting for.
+            // What a drain holds back cannot go before completions arrive anyway: waiting for
+            // them is right (spinning was not, and the fallback backend, which progresses
+            // only when entered, would never get them).
+            let wait = wait_one && (!backlog_left || !out_of_room);
             st.sync_sq();
             let sq_len = st.sq.pending();
             if !wait && sq_len == 0 && !st.sq.flags_need_enter() {
@@ -354,9 +390,8 @@ impl Ring {
                 break;
             }
             // Completions wait in the kernel's overflow list (NODROP): an enter with
-            // GETEVENTS moves them into the now-empty completion queue. Our own enter even on
-            // an SQPOLL ring, whose submission path enters only to wake its poller.
-            match st.sq.enter(0, false) {
+            // GETEVENTS moves them into the now-empty completion queue.
+            match self.kernel.flush_overflow(&st.sq) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => return Err(e),
             }

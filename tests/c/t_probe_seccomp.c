@@ -1,5 +1,6 @@
 /* io_uring unavailable (docs/DESIGN.md, guarantee 7): a seccomp filter like Docker's default profile makes
- * io_uring_setup fail; ar_ring_new fails with a negative errno and ar_ring_probe says why. */
+ * io_uring_setup fail; ar_ring_new falls back to the fallback backend (or, with
+ * AR_RING_NO_FALLBACK, fails with that errno) and ar_ring_probe says why. */
 #include "harness.h"
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -38,8 +39,19 @@ int main(void) {
     if (pid == 0) {
         block_io_uring();
         ar_ring *ring = NULL;
-        CHECK_EQ(ar_ring_new(NULL, &ring), -EPERM);
+        ar_ring_config cfg;
+        ar_ring_config_default(&cfg);
+        cfg.flags = AR_RING_NO_FALLBACK;
+        CHECK_EQ(ar_ring_new(&cfg, &ring), -EPERM);
         CHECK(ring == NULL);
+        CHECK_EQ(ar_ring_new(NULL, &ring), 0);
+        CHECK_EQ(ar_ring_backend(ring), AR_BACKEND_FALLBACK);
+        struct log lg = {0};
+        int64_t id = ar_op_timeout(ring, 1000000, NULL, &lg, log_cb);
+        CHECK(id > 0);
+        CHECK(ar_ring_run(ring, AR_RUN_UNTIL_DONE) >= 1);
+        CHECK_EQ(log_res(&lg, id), 0);
+        ar_ring_free(ring);
         ar_probe p;
         CHECK_EQ(ar_ring_probe(&p), -EPERM);
         CHECK_EQ(p.status, -EPERM);

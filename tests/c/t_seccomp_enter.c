@@ -1,8 +1,10 @@
 /* Defect 9 (issue 11): a seccomp policy that allows io_uring_setup but refuses
- * io_uring_enter and io_uring_register. ar_ring_new must fail cleanly (the probe ladder
- * proves register and enter before anything is handed to the kernel), for every ring mode,
- * without leaking (LeakSanitizer checks at exit; 2,000 failures would otherwise leak
- * ~72 MiB), and ar_ring_probe must name seccomp and the refused call. */
+ * io_uring_enter and io_uring_register. With AR_RING_NO_FALLBACK, ar_ring_new must fail
+ * cleanly (the probe ladder proves register and enter before anything is handed to the
+ * kernel), for every ring mode, without leaking (LeakSanitizer checks at exit; 2,000 failures
+ * would otherwise leak ~72 MiB), and ar_ring_probe must name seccomp and the refused call.
+ * Without it (issue 13), every mode falls back to the fallback backend by itself, and a NOP
+ * gets its final callback (guarantee 1). */
 #include "harness.h"
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -46,7 +48,7 @@ int main(void) {
         for (int i = 0; i < 2000; i++) {
             ar_ring_config cfg;
             ar_ring_config_default(&cfg);
-            cfg.flags = modes[i % 4];
+            cfg.flags = modes[i % 4] | AR_RING_NO_FALLBACK;
             ar_ring *ring = NULL;
             int rc = ar_ring_new(&cfg, &ring);
             if (rc != -EPERM) {
@@ -60,6 +62,20 @@ int main(void) {
         long growth = rss_kib() - before;
         fprintf(stderr, "RSS growth over 1,900 failed ar_ring_new: %ld KiB\n", growth);
         CHECK(growth < 8 * 1024);
+        for (int m = 0; m < 4; m++) {
+            ar_ring_config cfg;
+            ar_ring_config_default(&cfg);
+            cfg.flags = modes[m];
+            ar_ring *ring = NULL;
+            CHECK_EQ(ar_ring_new(&cfg, &ring), 0);
+            CHECK_EQ(ar_ring_backend(ring), AR_BACKEND_FALLBACK);
+            struct log lg = {0};
+            int64_t id = ar_op_nop(ring, NULL, &lg, log_cb);
+            CHECK(id > 0);
+            CHECK(ar_ring_run(ring, AR_RUN_UNTIL_DONE) >= 1);
+            CHECK_EQ(log_res(&lg, id), 0);
+            ar_ring_free(ring);
+        }
         ar_probe p;
         CHECK_EQ(ar_ring_probe(&p), -EPERM);
         CHECK_EQ(p.reason, AR_PROBE_SECCOMP);
