@@ -31,6 +31,7 @@ CFLAGS_TEST := -std=c11 -g -O1 -Wall -Wextra -Werror -fsanitize=address,undefine
 
 .PHONY: test-fuzz fuzz fuzz-known fuzz-clang
 .PHONY: test-torture test-torture-valgrind torture
+.PHONY: test-fallback test-rust-fallback test-c-fallback test-torture-fallback test-seccomp
 .PHONY: FORCE prefix all lib header lint check-header check-symbols install uninstall test test-rust test-c \
         test-header test-install test-examples test-net test-zig test-swift examples demo bench clean
 
@@ -97,7 +98,7 @@ $(BUILD)/prefix/.stamp: $(TEST_PREFIX)/.stamp
 	@:
 
 # --- tests ---------------------------------------------------------------------------------
-test: lint test-rust check-header check-symbols test-header test-install test-c test-torture test-torture-valgrind test-examples test-net test-zig test-swift test-fuzz
+test: lint test-rust check-header check-symbols test-header test-install test-c test-torture test-torture-valgrind test-examples test-net test-fallback test-zig test-swift test-fuzz
 	@echo "make test: all suites passed"
 
 test-rust:
@@ -225,6 +226,34 @@ test-torture-valgrind: $(BUILD)/torture/torture-plain
 
 torture: $(BUILD)/torture/torture
 	ASAN_OPTIONS=detect_leaks=1 $< $(TORTURE_SEED_ARG) --ops $(OPS) --mode-timeout 7200 $(TORTURE_ARGS)
+
+# --- the fallback backend (src/kernel/fallback) --------------------------------------------
+# The suites that exercise the core run again on the fallback backend, forced with
+# ASYNCRING_BACKEND=fallback (the Zig and Swift scripts do the same for theirs), and the C
+# suite and the echo demo run once more under a real seccomp filter that refuses io_uring the
+# way Docker's default profile does (tests/seccomp/no_uring.c): there, default rings must
+# fall back by themselves. The tests that need io_uring itself (the probe) skip there.
+TORTURE_FALLBACK_OPS ?= 10000
+
+test-fallback: test-rust-fallback test-c-fallback test-torture-fallback test-seccomp
+
+test-rust-fallback:
+	ASYNCRING_BACKEND=fallback $(CARGO) test --quiet
+
+test-c-fallback: $(addprefix $(BUILD)/tests/,$(C_TESTS))
+	@ASYNCRING_BACKEND=fallback SUITE=c-fallback tests/c/run.sh $(addprefix $(BUILD)/tests/,$(C_TESTS))
+
+test-torture-fallback: $(BUILD)/torture/torture
+	@ASYNCRING_BACKEND=fallback ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $< --seed $(if $(SEED),$(SEED),$(TORTURE_TEST_SEED)) --ops $(TORTURE_FALLBACK_OPS) $(TORTURE_ARGS)
+
+$(BUILD)/no_uring: tests/seccomp/no_uring.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+test-seccomp: $(BUILD)/no_uring $(addprefix $(BUILD)/tests/,$(C_TESTS)) $(BUILD)/tests/echo_server $(BUILD)/loadgen
+	@SUITE=c-seccomp $(BUILD)/no_uring tests/c/run.sh $(addprefix $(BUILD)/tests/,$(C_TESTS))
+	@ASAN_OPTIONS=detect_leaks=1 SUITE=echo-seccomp $(BUILD)/no_uring tests/net/echo.sh $(BUILD)/tests/echo_server $(BUILD)/loadgen
 
 # --- demo ----------------------------------------------------------------------------------
 $(BUILD)/examples/%: examples/c/%.c $(TEST_PREFIX)/.stamp

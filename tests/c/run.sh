@@ -14,5 +14,5 @@ for t in "$@"; do
     *) fail=$((fail + 1)); echo "FAIL $name (exit $rc)"; echo "$out" | sed 's/^/    /' | tail -40 ;;
   esac
 done
-echo "c-tests: $pass passed, $fail failed, $skip skipped"
+echo "${SUITE:-c}-tests: $pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

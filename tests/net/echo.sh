@@ -78,5 +78,5 @@ else
 fi
 kill -INT "$pid"; wait "$pid" || true
 pid=
-echo "echo-tests: $pass passed, $fail failed"
+echo "${SUITE:-echo}-tests: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
