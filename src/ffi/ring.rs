@@ -195,8 +195,8 @@ pub const AR_BACKEND_FALLBACK: c_int = 2;
 /// Thread safety: any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ar_ring_backend(ring: *const Ring) -> c_int {
-    // SAFETY: the caller passes NULL or a live ring.
     boundary(|| {
+        // SAFETY: the caller passes NULL or a live ring.
         Ok(match unsafe { self::ring(ring) }?.backend() {
             Backend::Uring => AR_BACKEND_URING,
             Backend::Fallback => AR_BACKEND_FALLBACK,

@@ -136,6 +136,12 @@ impl Mapping {
     }
 }
 
+// SAFETY: a mapping is plain memory, unmapped once when the last owner drops it; what is
+// read and written inside it is synchronised by its users (atomics, the ring's claim).
+unsafe impl Send for Mapping {}
+// SAFETY: as above.
+unsafe impl Sync for Mapping {}
+
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: our own mapping, unmapped once.
@@ -258,13 +264,15 @@ unsafe impl Send for BackendQueues {}
 
 /// Queues in anonymous memory, for the fallback backend: the ring's views, and the
 /// backend's. Sizes are rounded up to powers of two, as the kernel does.
-pub(crate) fn anonymous(sq_entries: u32, cq_entries: u32) -> Result<(SubmissionRing, CompletionRing, BackendQueues), Errno> {
+pub(crate) fn anonymous(
+    sq_entries: u32,
+    cq_entries: u32,
+) -> Result<(SubmissionRing, CompletionRing, BackendQueues), Errno> {
     let sq_n = sq_entries.max(1).next_power_of_two();
     let cq_n = cq_entries.max(sq_n).next_power_of_two();
     let sq_map = Arc::new(Mapping::anonymous(4096)?);
     let sqes = Arc::new(Mapping::anonymous(sq_n as usize * size_of::<squeue::Entry>())?);
-    let cq_map =
-        Arc::new(Mapping::anonymous(layout::CQES as usize + cq_n as usize * size_of::<cqueue::Entry>())?);
+    let cq_map = Arc::new(Mapping::anonymous(layout::CQES as usize + cq_n as usize * size_of::<cqueue::Entry>())?);
     let sq = SubmissionRing {
         khead: sq_map.atomic(layout::SQ_HEAD),
         ktail: sq_map.atomic(layout::SQ_TAIL),
@@ -306,7 +314,8 @@ impl BackendQueues {
     /// Takes the next published SQE, if any, and frees its slot.
     pub(crate) fn next_sqe(&self) -> Option<squeue::Entry> {
         // SAFETY: live mappings; only the backend writes the SQ head.
-        let (head, tail) = unsafe { ((*self.sq_head).load(Ordering::Relaxed), (*self.sq_tail).load(Ordering::Acquire)) };
+        let (head, tail) =
+            unsafe { ((*self.sq_head).load(Ordering::Relaxed), (*self.sq_tail).load(Ordering::Acquire)) };
         if head == tail {
             return None;
         }
@@ -320,7 +329,8 @@ impl BackendQueues {
     /// Posts a CQE, or returns false when the completion queue is full.
     pub(crate) fn post(&self, user_data: u64, res: i32, flags: u32) -> bool {
         // SAFETY: live mappings; only the backend writes the CQ tail.
-        let (head, tail) = unsafe { ((*self.cq_head).load(Ordering::Acquire), (*self.cq_tail).load(Ordering::Relaxed)) };
+        let (head, tail) =
+            unsafe { ((*self.cq_head).load(Ordering::Acquire), (*self.cq_tail).load(Ordering::Relaxed)) };
         if tail.wrapping_sub(head) >= self.cq_entries {
             return false;
         }

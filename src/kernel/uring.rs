@@ -22,6 +22,9 @@ pub(crate) struct Kernel {
     pub(crate) poller: SqPoller,
 }
 
+// One per ring, so its size does not matter; neither variant is boxed: no indirection on the
+// way to `enter`.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     /// One io_uring instance.
     Uring { uring: IoUring, sqpoll: bool },
@@ -40,7 +43,8 @@ impl Kernel {
     /// `AR_RING_FORCE_FALLBACK` or `ASYNCRING_BACKEND=fallback`. Returns it with the ring's
     /// views of its queues.
     pub(crate) fn setup(cfg: &RingConfig) -> Result<(Kernel, SubmissionRing, CompletionRing), Errno> {
-        let force = cfg.flags & AR_RING_FORCE_FALLBACK != 0 || (cfg.flags & AR_RING_NO_FALLBACK == 0 && env_forces_fallback());
+        let force =
+            cfg.flags & AR_RING_FORCE_FALLBACK != 0 || (cfg.flags & AR_RING_NO_FALLBACK == 0 && env_forces_fallback());
         if !force {
             match Kernel::setup_uring(cfg) {
                 Ok(k) => return Ok(k),
@@ -179,8 +183,10 @@ impl Kernel {
     /// gone).
     pub(crate) unsafe fn register_buf_ring(&self, addr: u64, count: u16, bgid: u16) -> Result<(), Errno> {
         match &self.backend {
-            // SAFETY: the caller's contract.
-            Backend::Uring { uring, .. } => Ok(unsafe { uring.submitter().register_buf_ring_with_flags(addr, count, bgid, 0) }?),
+            Backend::Uring { uring, .. } => {
+                // SAFETY: the caller's contract.
+                Ok(unsafe { uring.submitter().register_buf_ring_with_flags(addr, count, bgid, 0) }?)
+            }
             // SAFETY: as above.
             Backend::Fallback(f) => unsafe { f.register_buf_ring(addr, count, bgid) },
         }

@@ -11,9 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use super::io::Try;
 use super::pool::{Call, Done, Job, Pool};
 use super::requests::{At, NONE, Slab, fails_link};
-use super::sqe::{
-    ASYNC_CANCEL_ALL, ASYNC_CANCEL_ANY, ASYNC_CANCEL_FD, IOSQE_FIXED_FILE, Sqe, TIMEOUT_ABS, op,
-};
+use super::sqe::{ASYNC_CANCEL_ALL, ASYNC_CANCEL_ANY, ASYNC_CANCEL_FD, IOSQE_FIXED_FILE, Sqe, TIMEOUT_ABS, op};
 use super::timers::{Timers, now_ns};
 use crate::error::Errno;
 use crate::kernel::rings::BackendQueues;
@@ -59,6 +57,8 @@ pub(super) struct Core {
     pub timerfd: i32,
     /// The deadline the timerfd is armed for (0: disarmed).
     pub armed_at: u64,
+    /// Enters since the epoll set, the pool and the timers were last looked at.
+    unlooked: u32,
     /// `epoll_pwait2` is refused (an old kernel or a seccomp policy): use `epoll_wait`.
     no_pwait2: bool,
 }
@@ -89,6 +89,7 @@ impl Core {
             wake,
             timerfd,
             armed_at: 0,
+            unlooked: 0,
             no_pwait2: false,
         }
     }
@@ -210,7 +211,7 @@ impl Core {
                 self.end(slot, 0, super::sqe::CQE_F_NOTIF, failed);
             }
             Try::Wait(fd, events) => self.watch(slot, fd, events),
-            Try::Pool(call) => self.to_pool(slot, call),
+            Try::Pool(call) => self.hand_to_pool(slot, call),
         }
     }
 
@@ -476,7 +477,7 @@ impl Core {
 
     // --- the pool ------------------------------------------------------------------------
 
-    fn to_pool(&mut self, slot: u32, call: Call) {
+    fn hand_to_pool(&mut self, slot: u32, call: Call) {
         let r = self.reqs.get_mut(slot);
         r.at = At::Pool;
         let job = Job { slot, generation: r.generation, call };
@@ -507,6 +508,17 @@ impl Core {
 
     // --- waiting -------------------------------------------------------------------------
 
+    /// Counts enters that returned with completions without looking at the epoll set, the
+    /// pool or the timers; true (and resets) every few, when it is time to look.
+    pub(super) fn starving(&mut self) -> bool {
+        self.unlooked += 1;
+        if self.unlooked < 4 {
+            return false;
+        }
+        self.unlooked = 0;
+        true
+    }
+
     /// Whether anything could still complete without a new submission.
     pub(super) fn busy(&self) -> bool {
         self.registered > 0 || self.pool_jobs > 0 || !self.timers.is_empty()
@@ -521,6 +533,7 @@ impl Core {
             let until = next.saturating_sub(now_ns());
             wait = Some(wait.map_or(until, |w| w.min(until)));
         }
+        self.unlooked = 0;
         if wait != Some(0) || self.registered > 0 || self.pool_jobs > 0 {
             self.epoll_wait(wait)?;
         }
@@ -546,8 +559,15 @@ impl Core {
                 let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
                 // SAFETY: as above; a NULL sigmask; `tsp` is NULL or a live timespec.
                 unsafe {
-                    libc::syscall(libc::SYS_epoll_pwait2, self.epoll, ptr, cap, tsp, std::ptr::null::<libc::sigset_t>(), 0)
-                        as i32
+                    libc::syscall(
+                        libc::SYS_epoll_pwait2,
+                        self.epoll,
+                        ptr,
+                        cap,
+                        tsp,
+                        std::ptr::null::<libc::sigset_t>(),
+                        0,
+                    ) as i32
                 }
             };
             if n >= 0 {

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use super::core::Core;
 use super::pool::Call;
 use super::sqe::{
-    ACCEPT_MULTISHOT, CQE_BUFFER_SHIFT, CQE_F_BUFFER, CQE_F_MORE, FSYNC_DATASYNC, IOSQE_BUFFER_SELECT,
-    POLL_ADD_MULTI, RECV_MULTISHOT, SPLICE_F_FD_IN_FIXED, Sqe, op,
+    ACCEPT_MULTISHOT, CQE_BUFFER_SHIFT, CQE_F_BUFFER, CQE_F_MORE, FSYNC_DATASYNC, IOSQE_BUFFER_SELECT, POLL_ADD_MULTI,
+    RECV_MULTISHOT, SPLICE_F_FD_IN_FIXED, Sqe, op,
 };
 use crate::error::Errno;
 
@@ -77,7 +77,12 @@ impl Core {
             op::RECV => {
                 // SAFETY: the request's buffer, valid until it completes.
                 let ret = unsafe {
-                    libc::recv(fd, sqe.addr as *mut libc::c_void, sqe.len as usize, sqe.op_flags as i32 | libc::MSG_DONTWAIT)
+                    libc::recv(
+                        fd,
+                        sqe.addr as *mut libc::c_void,
+                        sqe.len as usize,
+                        sqe.op_flags as i32 | libc::MSG_DONTWAIT,
+                    )
                 };
                 socket_result(fd, ret, IN)
             }
@@ -98,8 +103,9 @@ impl Core {
             }
             op::RECVMSG => {
                 // SAFETY: as above.
-                let ret =
-                    unsafe { libc::recvmsg(fd, sqe.addr as *mut libc::msghdr, sqe.op_flags as i32 | libc::MSG_DONTWAIT) };
+                let ret = unsafe {
+                    libc::recvmsg(fd, sqe.addr as *mut libc::msghdr, sqe.op_flags as i32 | libc::MSG_DONTWAIT)
+                };
                 socket_result(fd, ret, IN)
             }
             op::ACCEPT => self.try_accept(slot),
@@ -137,9 +143,11 @@ impl Core {
                 mask: sqe.len,
                 out: sqe.off as *mut libc::statx,
             }),
-            op::UNLINKAT => {
-                Try::Pool(Call::Unlinkat { dirfd: sqe.fd, path: sqe.addr as *const libc::c_char, flags: sqe.op_flags as i32 })
-            }
+            op::UNLINKAT => Try::Pool(Call::Unlinkat {
+                dirfd: sqe.fd,
+                path: sqe.addr as *const libc::c_char,
+                flags: sqe.op_flags as i32,
+            }),
             op::RENAMEAT => Try::Pool(Call::Renameat {
                 olddir: sqe.fd,
                 old: sqe.addr as *const libc::c_char,
@@ -147,7 +155,9 @@ impl Core {
                 new: sqe.off as *const libc::c_char,
                 flags: sqe.op_flags,
             }),
-            op::MKDIRAT => Try::Pool(Call::Mkdirat { dirfd: sqe.fd, path: sqe.addr as *const libc::c_char, mode: sqe.len }),
+            op::MKDIRAT => {
+                Try::Pool(Call::Mkdirat { dirfd: sqe.fd, path: sqe.addr as *const libc::c_char, mode: sqe.len })
+            }
             _ => Try::Done(-libc::EINVAL, 0),
         }
     }
@@ -165,16 +175,25 @@ impl Core {
                 if matches!(sqe.opcode, op::READ_FIXED | op::WRITE_FIXED) && !self.fixed_buffer_ok(&sqe) {
                     return Try::Done(-libc::EFAULT, 0);
                 }
-                (std::ptr::null(), 1, libc::iovec { iov_base: sqe.addr as *mut libc::c_void, iov_len: sqe.len as usize })
+                (
+                    std::ptr::null(),
+                    1,
+                    libc::iovec { iov_base: sqe.addr as *mut libc::c_void, iov_len: sqe.len as usize },
+                )
             }
         };
         let iovp = if iov.is_null() { &raw const one } else { iov };
         let mut off = if r.stream { -1 } else { opt_off(sqe.off) };
-        let call = |off| if write { Call::Writev { fd, iov, cnt, off, one } } else { Call::Readv { fd, iov, cnt, off, one } };
+        let call =
+            |off| if write { Call::Writev { fd, iov, cnt, off, one } } else { Call::Readv { fd, iov, cnt, off, one } };
         loop {
             // SAFETY: the request's buffers, valid until it completes.
             let ret = unsafe {
-                if write { libc::pwritev2(fd, iovp, cnt, off, RWF_NOWAIT) } else { libc::preadv2(fd, iovp, cnt, off, RWF_NOWAIT) }
+                if write {
+                    libc::pwritev2(fd, iovp, cnt, off, RWF_NOWAIT)
+                } else {
+                    libc::preadv2(fd, iovp, cnt, off, RWF_NOWAIT)
+                }
             };
             if ret >= 0 {
                 // A short transfer at an explicit offset of a file may only mean the rest was
@@ -309,9 +328,8 @@ impl Core {
             let mut err: i32 = 0;
             let mut len = size_of::<i32>() as libc::socklen_t;
             // SAFETY: writes one int.
-            let ret = unsafe {
-                libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len)
-            };
+            let ret =
+                unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&raw mut err).cast(), &mut len) };
             return if ret < 0 {
                 Try::Done(Errno::last().negated(), 0)
             } else if err != 0 {

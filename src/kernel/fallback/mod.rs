@@ -64,13 +64,16 @@ impl Emulator {
         // SAFETY: no pointers.
         let wake = new_fd(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         // SAFETY: no pointers.
-        let timerfd = new_fd(unsafe {
-            libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK)
-        })?;
+        let timerfd =
+            new_fd(unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) })?;
         add(epoll.as_raw_fd(), wake.as_raw_fd(), WAKE_TOKEN)?;
         add(epoll.as_raw_fd(), timerfd.as_raw_fd(), TIMER_TOKEN)?;
         let core = Core::new(queues, epoll.as_raw_fd(), wake.as_raw_fd(), timerfd.as_raw_fd());
-        Ok((Emulator { core: Mutex::new(core), watched: AtomicBool::new(false), epoll, wake, _timerfd: timerfd }, sq, cq))
+        Ok((
+            Emulator { core: Mutex::new(core), watched: AtomicBool::new(false), epoll, wake, _timerfd: timerfd },
+            sq,
+            cq,
+        ))
     }
 
     fn lock(&self) -> MutexGuard<'_, Core> {
@@ -86,12 +89,11 @@ impl Emulator {
         let n = c.consume(to_submit);
         c.run_starts();
         let result = if wait {
-            let mut r = Ok(());
-            while !c.has_completions() {
-                if let Err(e) = c.progress(None) {
-                    r = Err(e);
-                    break;
-                }
+            // Completions already waiting end the wait at once; still look at the rest now
+            // and then, or a loop that always finds one (a NOP per turn) would starve them.
+            let mut r = if c.has_completions() && c.busy() && c.starving() { c.progress(Some(0)) } else { Ok(()) };
+            while r.is_ok() && !c.has_completions() {
+                r = c.progress(None);
             }
             r
         } else if c.busy() {
@@ -110,6 +112,12 @@ impl Emulator {
         c.flush_overflow();
         c.consume(u32::MAX);
         c.run_starts();
+        // Always look at what finished (the pool, timers, readiness), even with completions
+        // waiting: teardown re-issues its cancel, whose CQE is always there.
+        match c.progress(Some(0)) {
+            Ok(()) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
         let end = timers::now_ns().saturating_add(timeout_ns);
         while !c.has_completions() {
             let now = timers::now_ns();
