@@ -249,7 +249,7 @@ impl Ring {
         st.wake_armed = true;
         st.internal_inflight += 1;
         st.push_internal(&[Pending::new(entry)]);
-        self.kick();
+        self.kick(st);
     }
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
@@ -263,7 +263,7 @@ impl Ring {
             let queued = st.sq_ops
                 + st.backlog.iter().filter(|p| p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0).count()
                     as u32;
-            self.kick();
+            self.kick(st);
             return Ok(queued);
         }
         let st = cx.st();
@@ -273,9 +273,11 @@ impl Ring {
         handed
     }
 
-    /// `submit_inner` for a ring whose own thread enters the kernel.
+    /// `submit_inner` for a ring whose own thread enters the kernel (or publishes to the
+    /// kernel's polling thread).
     #[inline(always)]
-    fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
+    pub(crate) fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
+        let polled = st.publish_each_push;
         let mut handed = 0u32;
         loop {
             let out_of_room = st.flush_backlog(self.inflight());
@@ -302,10 +304,26 @@ impl Ring {
             }
             match self.enter(st, sq_len, wait) {
                 Ok(n) => {
-                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
+                    // On an SQPOLL ring the poller takes whatever is published, and the enter
+                    // (when there is one) reports what was published, not what it took.
+                    let ops = if polled || n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
                     st.sq_ops -= ops;
                     handed += ops;
-                    if wait || !backlog_left || n == 0 {
+                    if wait || !backlog_left {
+                        return Ok(handed);
+                    }
+                    if polled {
+                        if !out_of_room {
+                            // Held by a drain (a completion releases it) or a chain still
+                            // being queued (closing it submits).
+                            return Ok(handed);
+                        }
+                        // The rest waits for room that only the poller makes, on its own time
+                        // and with no completion to say so: wait for it here, or the backlog
+                        // could wait for ever behind operations that never complete (the
+                        // ring's wake-up read), and `run` with it.
+                        self.kernel.poller.wait_for_room()?;
+                    } else if n == 0 {
                         return Ok(handed);
                     }
                 }
@@ -350,7 +368,7 @@ impl Ring {
             }
             if self.driver.submitter().is_some() {
                 // The submitter thread's enter flushes the overflow list.
-                self.kick();
+                self.kick(st);
                 break;
             }
             // Completions wait in the kernel's overflow list (NODROP): an enter with
@@ -365,7 +383,7 @@ impl Ring {
         // The submitter thread enters only when kicked: what settling queued (re-arms, timers
         // and retried cancels of the ring's own) must reach it, or it would wait forever.
         if self.driver.submitter().is_some() && (!cx.st().backlog.is_empty() || cx.st().sq.pending() > 0) {
-            self.kick();
+            self.kick(cx.st());
         }
         Ok(delivered)
     }
