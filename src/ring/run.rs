@@ -277,7 +277,6 @@ impl Ring {
     /// kernel's polling thread).
     #[inline(always)]
     pub(crate) fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
-        let polled = st.publish_each_push;
         let mut handed = 0u32;
         loop {
             let out_of_room = st.flush_backlog(self.inflight());
@@ -304,25 +303,18 @@ impl Ring {
             }
             match self.enter(st, sq_len, wait) {
                 Ok(n) => {
-                    // On an SQPOLL ring the poller takes whatever is published, and the enter
-                    // (when there is one) reports what was published, not what it took.
-                    let ops = if polled || n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
+                    let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
                     st.sq_ops -= ops;
                     handed += ops;
                     if wait || !backlog_left {
                         return Ok(handed);
                     }
-                    if polled {
-                        if !out_of_room {
-                            // Held by a drain (a completion releases it) or a chain still
-                            // being queued (closing it submits).
+                    if st.publish_each_push {
+                        // SQPOLL: the enter reports what is still published, not what the
+                        // poller took, so its 0 means an empty queue, not "nothing taken".
+                        if !self.room_for_backlog(out_of_room)? {
                             return Ok(handed);
                         }
-                        // The rest waits for room that only the poller makes, on its own time
-                        // and with no completion to say so: wait for it here, or the backlog
-                        // could wait for ever behind operations that never complete (the
-                        // ring's wake-up read), and `run` with it.
-                        self.kernel.poller.wait_for_room()?;
                     } else if n == 0 {
                         return Ok(handed);
                     }
@@ -337,6 +329,21 @@ impl Ring {
                 },
             }
         }
+    }
+
+    /// On an SQPOLL ring, after publishing while the backlog still holds work: whether the
+    /// flush should go on. What a drain holds (a completion releases it) or a chain still
+    /// being queued (closing it submits) waits; what found no room waits for room, here:
+    /// only the poller makes it, on its own time and with no completion to say so, and the
+    /// operations ahead may never complete (the ring's wake-up read), so leaving it would
+    /// leave `run` waiting for ever.
+    #[cold]
+    fn room_for_backlog(&self, out_of_room: bool) -> Result<bool, Errno> {
+        if !out_of_room {
+            return Ok(false);
+        }
+        self.kernel.poller.wait_for_room()?;
+        Ok(true)
     }
 
     /// Delivers every completion that is ready and runs posted work. Returns callbacks run.

@@ -86,15 +86,21 @@ impl Ring {
     pub(crate) fn kick(&self, st: &mut State) {
         match &self.driver {
             Driver::Submitter(s) => s.kick(),
-            Driver::SharedSqPoll if !st.backlog.is_empty() => {
-                // Errors (the kernel refusing an enter) reach the next `run` or `submit`,
-                // which meet the same refusal; there is nobody to return them to here.
-                let _ = self.submit_entering(st, false);
-                st.reopen_lane();
-            }
+            Driver::SharedSqPoll if !st.backlog.is_empty() => self.flush_shared(st),
             Driver::SharedSqPoll => self.kernel.poller.wake(),
             _ => {}
         }
+    }
+
+    /// `kick` for a shared SQPOLL ring with a backlog: moves it into the submission queue,
+    /// waiting for room, and wakes the poller.
+    #[cold]
+    #[inline(never)]
+    fn flush_shared(&self, st: &mut State) {
+        // Errors (the kernel refusing an enter) reach the next `run` or `submit`, which meet
+        // the same refusal; there is nobody to return them to here.
+        let _ = self.submit_entering(st, false);
+        st.reopen_lane();
     }
 
     /// Stops and joins the submitter thread (teardown).
