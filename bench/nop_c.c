@@ -1,8 +1,9 @@
 /* NOP round trip through the C API: queue BATCH nops, run until they are delivered (one
  * io_uring_enter per batch), count them in the callback. Prints ns per operation.
- *   nop_c BATCH OPS [threadsafe|threadsafe-sqpoll]
- *     threadsafe: an AR_RING_THREADSAFE ring, whose own thread enters the kernel;
- *     threadsafe-sqpoll: AR_RING_THREADSAFE | AR_RING_SQPOLL, whose kernel thread submits */
+ *   nop_c BATCH OPS [threadsafe|threadsafe-submitter]
+ *     threadsafe: an AR_RING_THREADSAFE ring (the kernel's polling thread submits);
+ *     threadsafe-submitter: the same where SQPOLL cannot be set up (a thread the ring owns
+ *     enters the kernel; forced with ASYNCRING_THREADSAFE_SUBMITTER) */
 #define _GNU_SOURCE
 #include <asyncring.h>
 #include <stdio.h>
@@ -25,7 +26,10 @@ int main(int argc, char **argv) {
     ar_ring_config_default(&config);
     config.sq_entries = batch < 256 ? 256 : (uint32_t)batch;
     if (argc > 3 && strcmp(argv[3], "threadsafe") == 0) config.flags = AR_RING_THREADSAFE;
-    if (argc > 3 && strcmp(argv[3], "threadsafe-sqpoll") == 0) config.flags = AR_RING_THREADSAFE | AR_RING_SQPOLL;
+    if (argc > 3 && strcmp(argv[3], "threadsafe-submitter") == 0) {
+        config.flags = AR_RING_THREADSAFE;
+        setenv("ASYNCRING_THREADSAFE_SUBMITTER", "1", 1);
+    }
     ar_ring *ring;
     if (ar_ring_new(&config, &ring) < 0) return 1;
     struct timespec t0, t1;

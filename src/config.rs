@@ -10,16 +10,16 @@ pub const AR_RING_SQPOLL: u32 = 1 << 0;
 /// thread fail with `-EEXIST` from the kernel.
 pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 
-/// Any thread may queue operations, and every `io_uring_enter` happens on a thread the ring
-/// owns for its whole life: what hosts with elastic thread pools (libdispatch, Swift's
-/// global executor) need, since the kernel cancels requests whose submitting thread exits.
-/// Completions are still delivered by `ar_ring_run` on the host's thread. Two ways to do it:
-/// alone, a ring-owned submitter thread does every `io_uring_enter` (queueing threads hand
-/// it their work; `ar_ring_run` waits with `poll(2)` on the notification fd); with
-/// `AR_RING_SQPOLL` too, the kernel's polling thread submits, so there is no hand-off at all
-/// (queueing threads publish and, if it sleeps, wake it; `ar_ring_run` waits in the
-/// kernel), at the price of that kernel thread's polling (`sqpoll_idle_ms`). Cannot be
-/// combined with `AR_RING_SINGLE_THREAD`.
+/// Any thread may queue operations, and no request belongs to a short-lived thread: what
+/// hosts with elastic thread pools (libdispatch, Swift's global executor) need, since the
+/// kernel cancels requests whose submitting thread exits. Completions are still delivered by
+/// `ar_ring_run` on the host's thread, and other threads may queue while its callbacks run.
+/// The kernel's polling thread submits (`IORING_SETUP_SQPOLL`, implied: queueing threads
+/// publish and wake it; `ar_ring_run` waits in the kernel), polling for `sqpoll_idle_ms`
+/// after work (0: 50 ms for a thread-safe ring); where SQPOLL cannot be set up, a thread the
+/// ring owns does every `io_uring_enter` instead (queueing threads hand it their work, and
+/// `ar_ring_run` waits with `poll(2)` on the notification fd). Cannot be combined with
+/// `AR_RING_SINGLE_THREAD`.
 pub const AR_RING_THREADSAFE: u32 = 1 << 2;
 
 /// Never use the fallback backend: where io_uring is unusable, `ar_ring_new` fails with the

@@ -28,6 +28,7 @@ const IORING_SQ_CQ_OVERFLOW: u32 = 1 << 1;
 const IORING_SQ_TASKRUN: u32 = 1 << 2;
 const IORING_ENTER_GETEVENTS: u32 = 1 << 0;
 const IORING_ENTER_SQ_WAKEUP: u32 = 1 << 1;
+const IORING_ENTER_SQ_WAIT: u32 = 1 << 2;
 const IORING_FEAT_SINGLE_MMAP: u32 = 1 << 0;
 
 /// `struct io_sqring_offsets` (uapi).
@@ -582,6 +583,22 @@ impl SqPoller {
         if unsafe { &*self.kflags }.load(Ordering::Acquire) & IORING_SQ_NEED_WAKEUP != 0 {
             io_uring_enter(self.fd, 0, 0, IORING_ENTER_SQ_WAKEUP);
         }
+    }
+
+    /// Waits until the submission queue has a free slot, waking the polling thread if it
+    /// sleeps (`IORING_ENTER_SQ_WAIT`, 5.10; liburing's `io_uring_sqring_wait`): on an SQPOLL
+    /// ring the poller, not an enter, empties the queue, at its own pace. Returns at once if
+    /// a slot is free. Submits nothing, so any thread may call it.
+    pub(crate) fn wait_for_room(&self) -> Result<(), Errno> {
+        // As in `wake`: the published tail before the flag.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        let mut flags = IORING_ENTER_SQ_WAIT;
+        // SAFETY: a live mapping.
+        if unsafe { &*self.kflags }.load(Ordering::Acquire) & IORING_SQ_NEED_WAKEUP != 0 {
+            flags |= IORING_ENTER_SQ_WAKEUP;
+        }
+        let n = io_uring_enter(self.fd, 0, 0, flags);
+        if n < 0 { Err(Errno(-n as i32)) } else { Ok(()) }
     }
 
     /// Waits in the kernel until the completion queue holds an entry (or a signal arrives),

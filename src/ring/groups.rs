@@ -81,7 +81,7 @@ impl Ring {
             st.internal_inflight += 1;
             st.push_internal(&[Pending::new(entry)]);
         }
-        self.kick();
+        self.kick(st);
         Ok(())
     }
 

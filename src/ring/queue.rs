@@ -116,7 +116,7 @@ impl Ring {
             Err(e) => return e.negated().into(),
         };
         st.push_one_careful(entry.user_data(id as u64));
-        self.kick();
+        self.kick(st);
         self.add_inflight(1);
         id
     }
@@ -143,7 +143,7 @@ impl Ring {
         // SAFETY: the caller's contract.
         let (id, entry) = unsafe { st.start(op, userdata, cb) }?;
         st.push_priority(&[Pending::new(entry.user_data(id as u64))], 1);
-        self.kick();
+        self.kick(st);
         self.add_inflight(1);
         Ok(id)
     }
@@ -227,7 +227,7 @@ impl Ring {
             }
             // The common case: one unlinked SQE, straight into the submission queue.
             if st.push_one(entry.flags(flags).user_data(id as u64)) {
-                self.kick();
+                self.kick(st);
             }
             self.add_inflight(1);
             return Ok(id);
@@ -282,7 +282,7 @@ impl Ring {
     #[inline]
     pub(crate) fn push(&self, st: &mut State, items: &[Pending], ops: u32) {
         st.push(items, ops);
-        self.kick();
+        self.kick(st);
     }
 }
 

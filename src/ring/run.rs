@@ -282,7 +282,7 @@ impl Ring {
         st.wake_armed = true;
         st.internal_inflight += 1;
         st.push_internal(&[Pending::new(entry)]);
-        self.kick();
+        self.kick(st);
     }
 
     /// Moves the backlog into the submission queue and enters the kernel as needed; with
@@ -296,7 +296,7 @@ impl Ring {
             let queued = st.sq_ops
                 + st.backlog.iter().filter(|p| p.entry.get_user_data() & (TAG_DEADLINE | TAG_INTERNAL) == 0).count()
                     as u32;
-            self.kick();
+            self.kick(st);
             return Ok(queued);
         }
         let st = cx.st();
@@ -306,9 +306,10 @@ impl Ring {
         handed
     }
 
-    /// `submit_inner` for a ring whose own thread enters the kernel.
+    /// `submit_inner` for a ring whose own thread enters the kernel (or publishes to the
+    /// kernel's polling thread).
     #[inline(always)]
-    fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
+    pub(crate) fn submit_entering(&self, st: &mut State, mut wait_one: bool) -> Result<u32, Errno> {
         let mut handed = 0u32;
         loop {
             let out_of_room = st.flush_backlog(self.inflight());
@@ -341,7 +342,16 @@ impl Ring {
                     let ops = if n >= sq_len { st.sq_ops } else { st.sq_ops.min(n) };
                     st.sq_ops -= ops;
                     handed += ops;
-                    if wait || !backlog_left || n == 0 {
+                    if wait || !backlog_left {
+                        return Ok(handed);
+                    }
+                    if st.publish_each_push {
+                        // SQPOLL: the enter reports what is still published, not what the
+                        // poller took, so its 0 means an empty queue, not "nothing taken".
+                        if !self.room_for_backlog(out_of_room)? {
+                            return Ok(handed);
+                        }
+                    } else if n == 0 {
                         return Ok(handed);
                     }
                 }
@@ -355,6 +365,21 @@ impl Ring {
                 },
             }
         }
+    }
+
+    /// On an SQPOLL ring, after publishing while the backlog still holds work: whether the
+    /// flush should go on. What a drain holds (a completion releases it) or a chain still
+    /// being queued (closing it submits) waits; what found no room waits for room, here:
+    /// only the poller makes it, on its own time and with no completion to say so, and the
+    /// operations ahead may never complete (the ring's wake-up read), so leaving it would
+    /// leave `run` waiting for ever.
+    #[cold]
+    fn room_for_backlog(&self, out_of_room: bool) -> Result<bool, Errno> {
+        if !out_of_room {
+            return Ok(false);
+        }
+        self.kernel.poller.wait_for_room()?;
+        Ok(true)
     }
 
     /// Delivers every completion that is ready and runs posted work. Returns callbacks run.
@@ -386,7 +411,7 @@ impl Ring {
             }
             if self.driver.submitter().is_some() {
                 // The submitter thread's enter flushes the overflow list.
-                self.kick();
+                self.kick(st);
                 break;
             }
             // Completions wait in the kernel's overflow list (NODROP): an enter with
@@ -400,7 +425,7 @@ impl Ring {
         // The submitter thread enters only when kicked: what settling queued (re-arms, timers
         // and retried cancels of the ring's own) must reach it, or it would wait forever.
         if self.driver.submitter().is_some() && (!cx.st().backlog.is_empty() || cx.st().sq.pending() > 0) {
-            self.kick();
+            self.kick(cx.st());
         }
         Ok(delivered)
     }

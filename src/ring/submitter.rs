@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use super::driver::Driver;
 use crate::error::Errno;
-use crate::ring::Ring;
+use crate::ring::{Ring, State};
 
 pub(crate) struct Submitter {
     /// Written to kick the thread; blocking, so the thread sleeps in read(2).
@@ -77,13 +77,30 @@ impl Ring {
 
     /// After a push on the careful path: asks the submitter thread to enter the kernel, or
     /// wakes a sleeping SQPOLL thread of a shared ring (others enter at `submit`/`run`).
+    ///
+    /// On a shared SQPOLL ring a push that found the submission queue full waits in the
+    /// backlog, and the thread in `run` may already be waiting in the kernel for completions
+    /// the operations ahead of it need never produce (the ring's wake-up read): the pushing
+    /// thread moves the backlog itself, waiting for the poller to make room.
     #[inline]
-    pub(crate) fn kick(&self) {
+    pub(crate) fn kick(&self, st: &mut State) {
         match &self.driver {
             Driver::Submitter(s) => s.kick(),
+            Driver::SharedSqPoll if !st.backlog.is_empty() => self.flush_shared(st),
             Driver::SharedSqPoll => self.kernel.poller.wake(),
             _ => {}
         }
+    }
+
+    /// `kick` for a shared SQPOLL ring with a backlog: moves it into the submission queue,
+    /// waiting for room, and wakes the poller.
+    #[cold]
+    #[inline(never)]
+    fn flush_shared(&self, st: &mut State) {
+        // Errors (the kernel refusing an enter) reach the next `run` or `submit`, which meet
+        // the same refusal; there is nobody to return them to here.
+        let _ = self.submit_entering(st, false);
+        st.reopen_lane();
     }
 
     /// Stops and joins the submitter thread (teardown).

@@ -42,6 +42,10 @@ int main(void) {
     /* Through the ring's submitter thread, and through the kernel's SQPOLL thread. */
     exited_thread(AR_RING_THREADSAFE);
     exited_thread(AR_RING_THREADSAFE | AR_RING_SQPOLL);
+    /* And the ring's own submitter thread, used where SQPOLL cannot be set up. */
+    setenv("ASYNCRING_THREADSAFE_SUBMITTER", "1", 1);
+    exited_thread(AR_RING_THREADSAFE);
+    unsetenv("ASYNCRING_THREADSAFE_SUBMITTER");
     /* A thread-safe ring cannot be single-issuer. */
     ar_ring_config config;
     ar_ring_config_default(&config);

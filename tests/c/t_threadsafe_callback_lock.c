@@ -55,5 +55,7 @@ int main(void) {
     alarm(20); /* a deadlock fails the test */
     scenario(AR_RING_THREADSAFE);
     scenario(AR_RING_THREADSAFE | AR_RING_SQPOLL);
+    setenv("ASYNCRING_THREADSAFE_SUBMITTER", "1", 1); /* the submitter-thread driver */
+    scenario(AR_RING_THREADSAFE);
     return 0;
 }

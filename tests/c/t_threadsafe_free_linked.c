@@ -20,8 +20,11 @@ static void cb(void *userdata, const ar_completion *c) {
 
 int main(void) {
     alarm(50);
-    uint32_t modes[] = {AR_RING_THREADSAFE, AR_RING_THREADSAFE | AR_RING_SQPOLL};
-    for (int m = 0; m < 2; m++) {
+    /* The default thread-safe ring (SQPOLL-backed), explicit SQPOLL, and the submitter
+     * thread used where SQPOLL cannot be set up. */
+    uint32_t modes[] = {AR_RING_THREADSAFE, AR_RING_THREADSAFE | AR_RING_SQPOLL, AR_RING_THREADSAFE};
+    for (int m = 0; m < 3; m++) {
+        if (m == 2) setenv("ASYNCRING_THREADSAFE_SUBMITTER", "1", 1);
         for (int round = 0; round < 60; round++) {
             ar_ring_config cfg;
             ar_ring_config_default(&cfg);
