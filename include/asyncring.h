@@ -103,66 +103,6 @@ struct statx;
 // Anything else; see `status` and `message`.
 #define AR_PROBE_OTHER 5
 
-#define NOP 0
-
-#define READV 1
-
-#define WRITEV 2
-
-#define FSYNC 3
-
-#define READ_FIXED 4
-
-#define WRITE_FIXED 5
-
-#define POLL_ADD 6
-
-#define SENDMSG 9
-
-#define RECVMSG 10
-
-#define TIMEOUT 11
-
-#define TIMEOUT_REMOVE 12
-
-#define ACCEPT 13
-
-#define ASYNC_CANCEL 14
-
-#define LINK_TIMEOUT 15
-
-#define CONNECT 16
-
-#define FALLOCATE 17
-
-#define OPENAT 18
-
-#define CLOSE 19
-
-#define STATX 21
-
-#define READ 22
-
-#define WRITE 23
-
-#define SEND 26
-
-#define RECV 27
-
-#define SPLICE 30
-
-#define SHUTDOWN 34
-
-#define RENAMEAT 35
-
-#define UNLINKAT 36
-
-#define MKDIRAT 37
-
-#define SOCKET 45
-
-#define SEND_ZC 47
-
 // With `ar_op_cancel_fd`: cancel every matching operation, not just the first; the result
 // is then how many were cancelled.
 #define AR_CANCEL_ALL (1 << 0)

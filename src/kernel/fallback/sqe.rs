@@ -40,36 +40,36 @@ impl Sqe {
 }
 
 pub(super) mod op {
-    pub const NOP: u8 = 0;
-    pub const READV: u8 = 1;
-    pub const WRITEV: u8 = 2;
-    pub const FSYNC: u8 = 3;
-    pub const READ_FIXED: u8 = 4;
-    pub const WRITE_FIXED: u8 = 5;
-    pub const POLL_ADD: u8 = 6;
-    pub const SENDMSG: u8 = 9;
-    pub const RECVMSG: u8 = 10;
-    pub const TIMEOUT: u8 = 11;
-    pub const TIMEOUT_REMOVE: u8 = 12;
-    pub const ACCEPT: u8 = 13;
-    pub const ASYNC_CANCEL: u8 = 14;
-    pub const LINK_TIMEOUT: u8 = 15;
-    pub const CONNECT: u8 = 16;
-    pub const FALLOCATE: u8 = 17;
-    pub const OPENAT: u8 = 18;
-    pub const CLOSE: u8 = 19;
-    pub const STATX: u8 = 21;
-    pub const READ: u8 = 22;
-    pub const WRITE: u8 = 23;
-    pub const SEND: u8 = 26;
-    pub const RECV: u8 = 27;
-    pub const SPLICE: u8 = 30;
-    pub const SHUTDOWN: u8 = 34;
-    pub const RENAMEAT: u8 = 35;
-    pub const UNLINKAT: u8 = 36;
-    pub const MKDIRAT: u8 = 37;
-    pub const SOCKET: u8 = 45;
-    pub const SEND_ZC: u8 = 47;
+    pub(in crate::kernel::fallback) const NOP: u8 = 0;
+    pub(in crate::kernel::fallback) const READV: u8 = 1;
+    pub(in crate::kernel::fallback) const WRITEV: u8 = 2;
+    pub(in crate::kernel::fallback) const FSYNC: u8 = 3;
+    pub(in crate::kernel::fallback) const READ_FIXED: u8 = 4;
+    pub(in crate::kernel::fallback) const WRITE_FIXED: u8 = 5;
+    pub(in crate::kernel::fallback) const POLL_ADD: u8 = 6;
+    pub(in crate::kernel::fallback) const SENDMSG: u8 = 9;
+    pub(in crate::kernel::fallback) const RECVMSG: u8 = 10;
+    pub(in crate::kernel::fallback) const TIMEOUT: u8 = 11;
+    pub(in crate::kernel::fallback) const TIMEOUT_REMOVE: u8 = 12;
+    pub(in crate::kernel::fallback) const ACCEPT: u8 = 13;
+    pub(in crate::kernel::fallback) const ASYNC_CANCEL: u8 = 14;
+    pub(in crate::kernel::fallback) const LINK_TIMEOUT: u8 = 15;
+    pub(in crate::kernel::fallback) const CONNECT: u8 = 16;
+    pub(in crate::kernel::fallback) const FALLOCATE: u8 = 17;
+    pub(in crate::kernel::fallback) const OPENAT: u8 = 18;
+    pub(in crate::kernel::fallback) const CLOSE: u8 = 19;
+    pub(in crate::kernel::fallback) const STATX: u8 = 21;
+    pub(in crate::kernel::fallback) const READ: u8 = 22;
+    pub(in crate::kernel::fallback) const WRITE: u8 = 23;
+    pub(in crate::kernel::fallback) const SEND: u8 = 26;
+    pub(in crate::kernel::fallback) const RECV: u8 = 27;
+    pub(in crate::kernel::fallback) const SPLICE: u8 = 30;
+    pub(in crate::kernel::fallback) const SHUTDOWN: u8 = 34;
+    pub(in crate::kernel::fallback) const RENAMEAT: u8 = 35;
+    pub(in crate::kernel::fallback) const UNLINKAT: u8 = 36;
+    pub(in crate::kernel::fallback) const MKDIRAT: u8 = 37;
+    pub(in crate::kernel::fallback) const SOCKET: u8 = 45;
+    pub(in crate::kernel::fallback) const SEND_ZC: u8 = 47;
 }
 
 // `IOSQE_*`.
