@@ -86,8 +86,6 @@ pub(super) struct Done {
 
 struct Queue {
     jobs: VecDeque<Job>,
-    idle: usize,
-    threads: usize,
     stop: bool,
 }
 
@@ -113,7 +111,7 @@ impl Pool {
     pub(super) fn new(wake_fd: i32) -> Pool {
         Pool {
             shared: Arc::new(Shared {
-                queue: Mutex::new(Queue { jobs: VecDeque::new(), idle: 0, threads: 0, stop: false }),
+                queue: Mutex::new(Queue { jobs: VecDeque::new(), stop: false }),
                 work: Condvar::new(),
                 done: Mutex::new(Vec::new()),
                 wake_fd,
@@ -122,32 +120,21 @@ impl Pool {
         }
     }
 
-    /// Queues `job`, starting a thread if none is idle and the pool is below its bound.
+    /// Queues `job`. The first job starts all the pool's threads at once: starting them
+    /// one by one as load rises would allocate (thread stacks and handles) at random points
+    /// in steady state, and the bound is small.
     pub(super) fn submit(&mut self, job: Job) -> Result<(), Errno> {
-        let spawn = {
-            let mut q = lock(&self.shared.queue);
-            q.jobs.push_back(job);
-            let spawn = q.idle == 0 && q.threads < MAX_THREADS;
-            if spawn {
-                q.threads += 1;
-            }
-            spawn
-        };
-        if spawn {
-            let shared = self.shared.clone();
-            match std::thread::Builder::new().name("asyncring-pool".into()).spawn(move || worker(&shared)) {
-                Ok(t) => self.threads.push(t),
-                Err(_) => {
-                    let mut q = lock(&self.shared.queue);
-                    q.threads -= 1;
-                    if q.threads == 0 {
-                        // Nothing would ever run it.
-                        q.jobs.pop_back();
-                        return Err(Errno::EAGAIN);
-                    }
+        if self.threads.is_empty() {
+            for _ in 0..MAX_THREADS {
+                let shared = self.shared.clone();
+                match std::thread::Builder::new().name("asyncring-pool".into()).spawn(move || worker(&shared)) {
+                    Ok(t) => self.threads.push(t),
+                    Err(_) if !self.threads.is_empty() => break,
+                    Err(_) => return Err(Errno::EAGAIN),
                 }
             }
         }
+        lock(&self.shared.queue).jobs.push_back(job);
         self.shared.work.notify_one();
         Ok(())
     }
@@ -195,9 +182,7 @@ fn worker(shared: &Shared) {
                 if q.stop {
                     return;
                 }
-                q.idle += 1;
                 q = shared.work.wait(q).unwrap_or_else(|e| e.into_inner());
-                q.idle -= 1;
             }
         };
         let res = job.call.run();
