@@ -304,6 +304,10 @@ $(BUILD)/echo_epoll: bench/baselines/echo_epoll.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $<
 
+$(BUILD)/file_pool: bench/baselines/file_pool.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< -lpthread
+
 $(BUILD)/echo_uring_raw: bench/baselines/echo_uring_raw.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -o $@ $< -luring
