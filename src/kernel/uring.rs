@@ -132,7 +132,12 @@ impl Kernel {
     pub(crate) fn flush_overflow(&self, sq: &SubmissionRing) -> Result<(), Errno> {
         match &self.backend {
             Backend::Uring { .. } => sq.enter(0, false).map(|_| ()),
-            Backend::Fallback(f) => f.enter(0, false).map(|_| ()),
+            // Only the flush: nothing new is applied meanwhile, or completions that keep
+            // coming (a level-triggered poll on a ready fd) would keep the caller's loop going.
+            Backend::Fallback(f) => {
+                f.flush_overflow();
+                Ok(())
+            }
         }
     }
 

@@ -105,6 +105,12 @@ impl Emulator {
         result.map(|()| n)
     }
 
+    /// Moves completions from the overflow list into the completion queue, as far as they
+    /// fit.
+    pub(crate) fn flush_overflow(&self) {
+        self.lock().flush_overflow();
+    }
+
     /// Teardown's bounded wait: takes everything published, then waits up to `timeout_ns`
     /// for a completion.
     pub(crate) fn wait_timeout(&self, timeout_ns: u64) -> Result<(), Errno> {
