@@ -1,4 +1,7 @@
 //! A ring: one io_uring instance, its operations in flight and its notification fd.
+//! Where io_uring is unusable (a seccomp filter such as Docker's, the
+//! `kernel.io_uring_disabled` sysctl, an old kernel) the ring runs on the library's
+//! fallback backend instead, with the same API and callbacks: `backend` says which.
 //!
 //! A `Ring` is a handle (one pointer): copying it is free and every copy names the same
 //! ring. One thread uses a ring at a time (a second one gets `error.RingBusy`), except
@@ -46,11 +49,33 @@ pub const Options = struct {
     /// Completions are still delivered by `run` on the host's thread. Cannot be combined
     /// with `sqpoll` or `single_thread`.
     threadsafe: bool = false,
+    /// `AR_RING_NO_FALLBACK`: never use the fallback backend. Where io_uring is unusable,
+    /// `init` fails (`probe` says why) instead of running the ring on the fallback.
+    no_fallback: bool = false,
+    /// `AR_RING_FORCE_FALLBACK`: use the fallback backend even where io_uring works, as the
+    /// environment variable `ASYNCRING_BACKEND=fallback` does for every ring without
+    /// `no_fallback`. On the fallback, `sqpoll` and `single_thread` are accepted and change
+    /// nothing. Cannot be combined with `no_fallback`.
+    force_fallback: bool = false,
 };
 
-/// Creates a ring. Fails with `error.PermissionDenied` (seccomp, the
-/// `kernel.io_uring_disabled` sysctl) or `error.SystemOutdated` (kernel before 5.19) when
-/// io_uring is unusable: `probe` says why.
+/// What a ring runs on (`backend`).
+pub const Backend = enum {
+    /// io_uring (`AR_BACKEND_URING`).
+    uring,
+    /// The fallback backend (`AR_BACKEND_FALLBACK`): epoll readiness, a thread pool for
+    /// files and other blocking calls, user-space timers. Chosen where io_uring is
+    /// unusable, or forced by `Options.force_fallback` or `ASYNCRING_BACKEND=fallback`.
+    /// Same API, callbacks and guarantees; the README lists the differences
+    /// ("Fallback backend").
+    fallback,
+};
+
+/// Creates a ring, on io_uring where it is usable and else on the fallback backend
+/// (`backend` says which). With `Options.no_fallback`, fails instead with
+/// `error.PermissionDenied` (seccomp, the `kernel.io_uring_disabled` sysctl) or
+/// `error.SystemOutdated` (kernel before 5.19) when io_uring is unusable: `probe` says
+/// why. `error.ArgumentsInvalid` for options out of range or that cannot be combined.
 pub fn init(options: Options) errors.InitError!Ring {
     var config: capi.ar_ring_config = undefined;
     capi.ar_ring_config_default(&config);
@@ -59,6 +84,8 @@ pub fn init(options: Options) errors.InitError!Ring {
     if (options.sqpoll) config.flags |= capi.AR_RING_SQPOLL;
     if (options.single_thread) config.flags |= capi.AR_RING_SINGLE_THREAD;
     if (options.threadsafe) config.flags |= capi.AR_RING_THREADSAFE;
+    if (options.no_fallback) config.flags |= capi.AR_RING_NO_FALLBACK;
+    if (options.force_fallback) config.flags |= capi.AR_RING_FORCE_FALLBACK;
     config.sqpoll_idle_ms = options.sqpoll_idle_ms;
     var handle: ?*capi.ar_ring = null;
     _ = try check(errors.InitError, capi.ar_ring_new(&config, &handle));
@@ -111,6 +138,17 @@ pub const RunMode = enum {
 /// while another thread uses the ring.
 pub fn run(ring: Ring, mode: RunMode) errors.RunError!u32 {
     return try check(errors.RunError, capi.ar_ring_run(ring.handle, mode.toC()));
+}
+
+/// Which backend the ring runs on; it never changes during the ring's life. Callable from
+/// any thread.
+pub fn backend(ring: Ring) Backend {
+    return switch (capi.ar_ring_backend(ring.handle)) {
+        capi.AR_BACKEND_URING => .uring,
+        capi.AR_BACKEND_FALLBACK => .fallback,
+        // The handle is never NULL: anything else is a library newer than these bindings.
+        else => |rc| std.debug.panic("ar_ring_backend returned {d}", .{rc}),
+    };
 }
 
 /// The number of operations queued and not yet finally completed.

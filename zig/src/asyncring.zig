@@ -5,6 +5,11 @@
 //! io_uring instance; operations are queued with methods such as `Ring.read`, reach the
 //! kernel in batches (`Ring.submit`, or the start of `Ring.run`), and complete by calling
 //! a typed callback, only from inside `Ring.run`, on the thread that called it.
+//! Where io_uring is unusable (Docker's default seccomp profile, the
+//! `kernel.io_uring_disabled` sysctl, a kernel before 5.19), a ring runs on the library's
+//! fallback backend (epoll and a thread pool) with the same API: `Ring.backend` says which,
+//! `Ring.Options.no_fallback` refuses the fallback and `Ring.Options.force_fallback` (or
+//! the environment variable `ASYNCRING_BACKEND=fallback`) forces it.
 //!
 //! What this layer adds to the C API:
 //! - errors are precise: each family of calls has its own error set (`InitError`,

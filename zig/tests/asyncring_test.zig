@@ -1,6 +1,8 @@
 //! Scenarios against the real library and kernel. Without io_uring (seccomp, the
-//! `kernel.io_uring_disabled` sysctl, an old kernel) every test skips, unless the
-//! environment sets ASYNCRING_REQUIRE_URING (as CI does): then they fail.
+//! `kernel.io_uring_disabled` sysctl, an old kernel) the rings run on the fallback backend,
+//! unless the environment sets ASYNCRING_REQUIRE_URING (as CI does): then a ring on the
+//! fallback fails the test. With ASYNCRING_BACKEND=fallback (zig/test.sh runs the suite
+//! that way too) every ring runs on the fallback, and a ring that does not fails the test.
 
 const std = @import("std");
 const asyncring = @import("asyncring");
@@ -14,15 +16,32 @@ const posix = std.posix;
 const net_deadline: std.Io.Duration = .fromSeconds(5);
 
 fn openRing(options: Ring.Options) !Ring {
-    return Ring.init(options) catch |err| {
+    const ring = Ring.init(options) catch |err| {
         const p = asyncring.probe();
         if (std.c.getenv("ASYNCRING_REQUIRE_URING") != null) {
             std.debug.print("io_uring unavailable and ASYNCRING_REQUIRE_URING is set: {s} ({s})\n", .{ @errorName(err), p.message() });
             return err;
         }
-        std.debug.print("skipping: io_uring unavailable: {s} ({s})\n", .{ @errorName(err), p.message() });
+        std.debug.print("skipping: no ring: {s} ({s})\n", .{ @errorName(err), p.message() });
         return error.SkipZigTest;
     };
+    // The suite runs on the backend it says it runs on (zig/test.sh runs it on both).
+    const want = expectedBackend();
+    if ((want == .fallback or std.c.getenv("ASYNCRING_REQUIRE_URING") != null) and
+        ring.backend() != want and !options.force_fallback and !options.no_fallback)
+    {
+        std.debug.print("the ring runs on {t}, expected {t}\n", .{ ring.backend(), want });
+        ring.deinit();
+        return error.WrongBackend;
+    }
+    return ring;
+}
+
+/// The backend a ring made without `force_fallback` or `no_fallback` runs on where
+/// io_uring works: the fallback under ASYNCRING_BACKEND=fallback, else io_uring.
+fn expectedBackend() Ring.Backend {
+    const env = std.c.getenv("ASYNCRING_BACKEND") orelse return .uring;
+    return if (std.mem.eql(u8, std.mem.span(env), "fallback")) .fallback else .uring;
 }
 
 /// Records the completions of one operation of kind `kind`.
@@ -107,6 +126,37 @@ test "file round trip in a temporary directory: openat, write, fsync, read, stat
     var closed: Outcome(.close) = .{};
     _ = try ring.close(fd, .{}, &closed, Outcome(.close).record);
     try closed.wait(ring);
+}
+
+test "backend: ASYNCRING_BACKEND, force_fallback and no_fallback choose it" {
+    const p = asyncring.probe();
+    const uring_usable = p.err() == null;
+
+    // A default ring: io_uring where it works, unless the environment forces the fallback.
+    const ring = try Ring.init(.{});
+    defer ring.deinit();
+    const want: Ring.Backend = if (uring_usable) expectedBackend() else .fallback;
+    try testing.expectEqual(want, ring.backend());
+
+    // Forced onto the fallback, whatever the environment; it completes operations too.
+    const forced = try Ring.init(.{ .force_fallback = true, .single_thread = true });
+    defer forced.deinit();
+    try testing.expectEqual(Ring.Backend.fallback, forced.backend());
+    var done: Outcome(.nop) = .{};
+    _ = try forced.nop(.{}, &done, Outcome(.nop).record);
+    try done.wait(forced);
+
+    // io_uring or nothing, whatever the environment.
+    if (Ring.init(.{ .no_fallback = true })) |strict| {
+        defer strict.deinit();
+        try testing.expect(uring_usable);
+        try testing.expectEqual(Ring.Backend.uring, strict.backend());
+    } else |err| {
+        try testing.expect(!uring_usable);
+        try testing.expectEqual(p.err().?, err);
+    }
+
+    try testing.expectError(error.ArgumentsInvalid, Ring.init(.{ .no_fallback = true, .force_fallback = true }));
 }
 
 test "readv and writev gather and scatter" {
