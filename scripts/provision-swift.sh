@@ -78,7 +78,7 @@ esac
 # Clean environment plus a few pass-through variables. HOME is kept if that folder
 # exists inside the root (e.g. /root is the root's own /root: SwiftPM caches stay there).
 envs=(PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8)
-for v in PKG_CONFIG_PATH LD_LIBRARY_PATH TERM CI ASYNCRING_REQUIRE_URING; do
+for v in PKG_CONFIG_PATH LD_LIBRARY_PATH TERM CI ASYNCRING_REQUIRE_URING ASYNCRING_BACKEND; do
   if [[ -n "${!v:-}" ]]; then envs+=("$v=${!v}"); fi
 done
 home="${HOME:-/root}"; [[ -d "$ROOT$home" ]] || home=/root

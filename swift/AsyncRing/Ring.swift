@@ -28,20 +28,29 @@ import Glibc
 /// `[UInt8]`, writes copy their input. Pending operations keep the ring alive; `close()` (or
 /// dropping the last reference) cancels whatever is still in flight, which then throws
 /// `AsyncRingError.canceled`, and frees the ring.
+///
+/// Where io_uring is unusable (Docker's default seccomp profile, the
+/// `kernel.io_uring_disabled` sysctl, an old kernel), the ring runs on the C library's
+/// fallback backend (epoll and a thread pool) with the same operations: ``backend`` says
+/// which, and ``RingOptions`` refuses or forces the fallback.
 public final class Ring: Sendable {
     let core: any RingDriver
 
-    /// Creates a ring.
+    /// Creates a ring, on io_uring where it is usable and else on the fallback backend
+    /// (``backend`` says which).
     /// - Parameters:
     ///   - entries: submission queue size (operations beyond it wait in the ring's backlog).
     ///   - label: the delivery queue's label.
-    /// - Throws: `AsyncRingError` (`.notPermitted` where seccomp or a sysctl forbid io_uring,
-    ///   `.notSupported` on kernels older than 5.19); ``Ring/unavailableReason`` says why.
-    public init(entries: UInt32 = 256, label: String = "asyncring.delivery") throws {
+    ///   - options: which backends the ring may run on (default: either).
+    /// - Throws: `AsyncRingError`: with ``RingOptions/noFallback``, `.notPermitted` where
+    ///   seccomp or a sysctl forbid io_uring and `.notSupported` on kernels older than 5.19
+    ///   (``Ring/unavailableReason`` says why); `.invalidArgument` for options that cannot be
+    ///   combined.
+    public init(entries: UInt32 = 256, label: String = "asyncring.delivery", options: RingOptions = []) throws {
         var config = ar_ring_config()
         ar_ring_config_default(&config)
         config.sq_entries = entries
-        config.flags = UInt32(AR_RING_THREADSAFE)
+        config.flags = UInt32(AR_RING_THREADSAFE) | options.rawValue
         var raw: OpaquePointer?
         let rc = ar_ring_new(&config, &raw)
         guard rc == 0, let raw else { throw AsyncRingError(code: rc) }
@@ -58,7 +67,7 @@ public final class Ring: Sendable {
     }
 
     /// The executor that owns this ring (``RingExecutor/ring``), or nil for a ring made with
-    /// ``init(entries:label:)``. Tasks that prefer it run its operations without a hop.
+    /// ``init(entries:label:options:)``. Tasks that prefer it run its operations without a hop.
     public var executor: RingExecutor? { core.owningExecutor }
 
     /// Cancels every operation in flight (their callers get `AsyncRingError.canceled`),
@@ -69,7 +78,13 @@ public final class Ring: Sendable {
         await core.waitClosed()
     }
 
-    /// Why io_uring is unavailable here (seccomp, sysctl, kernel), or nil when it works.
+    /// Which backend the ring runs on: io_uring, or the fallback where io_uring is unusable or
+    /// the fallback was forced (``RingOptions/forceFallback``, `ASYNCRING_BACKEND=fallback`).
+    /// Fixed for the ring's life, and still answers after ``close()``.
+    public var backend: Backend { core.backend }
+
+    /// Why io_uring is unavailable here (seccomp, sysctl, kernel), or nil when it works. A
+    /// ring made without ``RingOptions/noFallback`` then runs on the fallback backend.
     public static var unavailableReason: String? {
         var probe = ar_probe()
         if ar_ring_probe(&probe) == 0 { return nil }

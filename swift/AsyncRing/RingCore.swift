@@ -17,6 +17,8 @@ protocol RingDriver: AnyObject, Sendable {
     var raw: OpaquePointer { get }
     /// The executor that owns the ring, if it is owned by one: operations hop onto it.
     var owningExecutor: RingExecutor? { get }
+    /// The backend the ring runs on, read once when it was created.
+    var backend: Backend { get }
     /// Runs `body` with the C ring while the ring is open; `nil` once it is closing. Not from
     /// inside a callback. On an executor ring, from the ring's thread (or it waits for it).
     func withOpenRing<R: Sendable>(_ body: (OpaquePointer) -> R) -> R?
@@ -70,12 +72,14 @@ final class RingCore: RingDriver, @unchecked Sendable {
     }
 
     let ring: SendablePointer
+    let backend: Backend
     let queue: DispatchQueue
     private let source: any DispatchSourceRead
     private let lifecycle = Mutex(Lifecycle())
 
     init(ring: OpaquePointer, label: String) {
         self.ring = SendablePointer(raw: ring)
+        self.backend = Backend(ring: ring)
         self.queue = DispatchQueue(label: label)
         self.source = DispatchSource.makeReadSource(
             fileDescriptor: ar_ring_notify_fd(ring), queue: queue)

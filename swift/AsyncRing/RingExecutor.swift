@@ -73,6 +73,9 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     private var batch: [Work] = []
     private var incoming: [Work] = []
     private let entries: UInt32
+    private let options: RingOptions
+    /// Set by the thread before `init` returns, like `raw`; never changes afterwards.
+    private var ringBackend = Backend.uring
     /// Boxes of finished single-shot operations, reused so that an operation in steady state
     /// allocates nothing.
     private var operationPool: [PendingOperation] = []
@@ -80,12 +83,17 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     /// `enqueue` says which of the two executors it was given to.
     private let serial = RingSerialExecutor()
 
-    /// Creates the executor: starts its thread, which creates the ring.
-    /// - Parameter entries: submission queue size (operations beyond it wait in the backlog).
-    /// - Throws: `AsyncRingError` when the ring cannot be created (`.notPermitted` where
-    ///   seccomp or a sysctl forbid io_uring); ``Ring/unavailableReason`` says why.
-    public init(entries: UInt32 = 256) throws {
+    /// Creates the executor: starts its thread, which creates the ring, on io_uring where it
+    /// is usable and else on the fallback backend (``backend`` says which).
+    /// - Parameters:
+    ///   - entries: submission queue size (operations beyond it wait in the backlog).
+    ///   - options: which backends the ring may run on (default: either).
+    /// - Throws: `AsyncRingError` when the ring cannot be created (with
+    ///   ``RingOptions/noFallback``, `.notPermitted` where seccomp or a sysctl forbid io_uring;
+    ///   ``Ring/unavailableReason`` says why).
+    public init(entries: UInt32 = 256, options: RingOptions = []) throws {
         self.entries = entries
+        self.options = options
         self.raw = OpaquePointer(bitPattern: 1)!  // set by the thread before `init` returns
         serial.owner = self
         let start = ThreadStart(self)
@@ -106,6 +114,11 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     /// usable from any task, fastest from tasks on this executor. Closing it shuts the
     /// executor down.
     public var ring: Ring { Ring(driver: self) }
+
+    /// Which backend the executor's ring runs on (``Ring/backend``). On the fallback,
+    /// `AR_RING_SINGLE_THREAD` changes nothing and the thread waits in `epoll_wait` instead of
+    /// `io_uring_enter`; the rest of the design above holds as written.
+    public var backend: Backend { ringBackend }
 
     /// The executor whose thread is the calling thread, if any.
     public static var current: RingExecutor? {
@@ -217,7 +230,7 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         var config = ar_ring_config()
         ar_ring_config_default(&config)
         config.sq_entries = entries
-        config.flags = UInt32(AR_RING_SINGLE_THREAD)
+        config.flags = UInt32(AR_RING_SINGLE_THREAD) | options.rawValue
         var created: OpaquePointer?
         let rc = ar_ring_new(&config, &created)
         guard rc == 0, let created else {
@@ -228,6 +241,7 @@ public final class RingExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             return
         }
         raw = created
+        ringBackend = Backend(ring: created)
         armKeepAlive()
         start.ready.signal()
         serve()
@@ -465,11 +479,12 @@ public final class RingExecutorGroup: Sendable {
     public let executors: [RingExecutor]
     private let counter = Atomic<Int>(0)
 
-    /// Starts `count` executors (default: one per online CPU).
-    public init(count: Int = RingExecutorGroup.onlineCPUs, entries: UInt32 = 256) throws {
+    /// Starts `count` executors (default: one per online CPU), each with `entries` and
+    /// `options` (see ``RingExecutor/init(entries:options:)``).
+    public init(count: Int = RingExecutorGroup.onlineCPUs, entries: UInt32 = 256, options: RingOptions = []) throws {
         var made: [RingExecutor] = []
         do {
-            for _ in 0..<max(1, count) { made.append(try RingExecutor(entries: entries)) }
+            for _ in 0..<max(1, count) { made.append(try RingExecutor(entries: entries, options: options)) }
         } catch {
             for executor in made { executor.beginClose() }
             throw error

@@ -4,11 +4,13 @@ import Glibc
 import Synchronization
 import XCTest
 
-/// An executor for a test, or a skip when io_uring is unavailable (a failure under
-/// ASYNCRING_REQUIRE_URING), like `makeRing`.
+/// An executor for a test, or a skip when its ring cannot be created, on the backend the
+/// suite runs on, like `makeRing`.
 func makeExecutor(entries: UInt32 = 256) throws -> RingExecutor {
     do {
-        return try RingExecutor(entries: entries)
+        let executor = try RingExecutor(entries: entries)
+        checkBackend(executor.backend)
+        return executor
     } catch {
         let why = Ring.unavailableReason ?? "\(error)"
         if getenv("ASYNCRING_REQUIRE_URING") != nil {

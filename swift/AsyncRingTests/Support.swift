@@ -3,11 +3,14 @@ import Dispatch
 import Glibc
 import XCTest
 
-/// A ring for a test, or a skip when io_uring is unavailable here (seccomp, sysctl, old
-/// kernel). With ASYNCRING_REQUIRE_URING set (CI) the skip becomes a failure.
+/// A ring for a test, or a skip when it cannot be created. Where io_uring is unavailable
+/// (seccomp, sysctl, old kernel) the ring runs on the fallback backend, unless
+/// ASYNCRING_REQUIRE_URING is set (CI): then that is a failure. See `checkBackend`.
 func makeRing(entries: UInt32 = 256) throws -> Ring {
     do {
-        return try Ring(entries: entries)
+        let ring = try Ring(entries: entries)
+        checkBackend(ring.backend)
+        return ring
     } catch {
         let why = Ring.unavailableReason ?? "\(error)"
         if getenv("ASYNCRING_REQUIRE_URING") != nil {
@@ -15,6 +18,23 @@ func makeRing(entries: UInt32 = 256) throws -> Ring {
             throw error
         }
         throw XCTSkip("io_uring unavailable: \(why)")
+    }
+}
+
+/// The backend a ring made without ``RingOptions`` runs on where io_uring works: the fallback
+/// under ASYNCRING_BACKEND=fallback (swift/test.sh runs the suite that way too), else io_uring.
+func expectedBackend() -> Backend {
+    guard let value = getenv("ASYNCRING_BACKEND") else { return .uring }
+    return String(cString: value) == "fallback" ? .fallback : .uring
+}
+
+/// Fails the test when a ring made without ``RingOptions`` is not on the backend the suite
+/// says it runs on: the fallback under ASYNCRING_BACKEND=fallback, io_uring under
+/// ASYNCRING_REQUIRE_URING (so that nothing silently runs on the fallback in CI).
+func checkBackend(_ backend: Backend, file: StaticString = #filePath, line: UInt = #line) {
+    let want = expectedBackend()
+    if (want == .fallback || getenv("ASYNCRING_REQUIRE_URING") != nil) && backend != want {
+        XCTFail("the ring runs on \(backend), expected \(want)", file: file, line: line)
     }
 }
 
