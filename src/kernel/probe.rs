@@ -66,8 +66,19 @@ fn kernel_release() -> String {
 }
 
 /// Tries io_uring with the setup flags every ring uses, and the newest opcode the library
-/// relies on.
+/// relies on. The trial ring lives on a thread of its own: the kernel may queue task work
+/// on the thread that submitted to a ring even after the ring is gone, which interrupts
+/// that thread's next `epoll_wait` (a fallback ring's wait) for nothing.
 pub fn probe() -> Probe {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new().name("asyncring-probe".into()).spawn_scoped(s, probe_here) {
+            Ok(t) => t.join().unwrap_or_else(|_| Probe::new(-libc::EIO, AR_PROBE_OTHER, "io_uring: the probe failed")),
+            Err(_) => probe_here(),
+        }
+    })
+}
+
+fn probe_here() -> Probe {
     let ring: IoUring = match IoUring::builder().setup_submit_all().build(2) {
         Ok(ring) => ring,
         Err(e) => return diagnose(Errno::from(e)),

@@ -335,8 +335,11 @@ impl Core {
             }
         }
         self.scratch = targets;
-        if cancelled > 0 {
-            if all { cancelled } else { 0 }
+        if all {
+            // As the kernel counts: every match, stopped or already running; 0 for none.
+            cancelled + running
+        } else if cancelled > 0 {
+            0
         } else if running > 0 {
             -libc::EALREADY
         } else {
@@ -576,6 +579,13 @@ impl Core {
             let e = Errno::last();
             if !self.no_pwait2 && matches!(e, Errno::ENOSYS | Errno::EPERM) {
                 self.no_pwait2 = true;
+                continue;
+            }
+            if e == Errno::EINTR && !super::signals::may_interrupt() {
+                // No handler that asks for interruption ran: io_uring task work left on this
+                // thread by a ring it used (TIF_NOTIFY_SIGNAL), or a handler with SA_RESTART.
+                // io_uring's own wait goes on in both cases; so does this one (the timeout
+                // may end early, which only means one more look).
                 continue;
             }
             return Err(e);

@@ -84,13 +84,13 @@ impl Core {
                         sqe.op_flags as i32 | libc::MSG_DONTWAIT,
                     )
                 };
-                socket_result(fd, ret, IN)
+                socket_result_flags(fd, ret, IN, sqe.op_flags)
             }
             op::SEND | op::SEND_ZC => {
                 let flags = sqe.op_flags as i32 | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
                 // SAFETY: as above.
                 let ret = unsafe { libc::send(fd, sqe.addr as *const libc::c_void, sqe.len as usize, flags) };
-                match socket_result(fd, ret, OUT) {
+                match socket_result_flags(fd, ret, OUT, sqe.op_flags) {
                     Try::Done(res, _) if sqe.opcode == op::SEND_ZC => Try::ZeroCopyDone(res),
                     t => t,
                 }
@@ -99,14 +99,14 @@ impl Core {
                 let flags = sqe.op_flags as i32 | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
                 // SAFETY: the request's msghdr (and what it points at), valid until it completes.
                 let ret = unsafe { libc::sendmsg(fd, sqe.addr as *const libc::msghdr, flags) };
-                socket_result(fd, ret, OUT)
+                socket_result_flags(fd, ret, OUT, sqe.op_flags)
             }
             op::RECVMSG => {
                 // SAFETY: as above.
                 let ret = unsafe {
                     libc::recvmsg(fd, sqe.addr as *mut libc::msghdr, sqe.op_flags as i32 | libc::MSG_DONTWAIT)
                 };
-                socket_result(fd, ret, IN)
+                socket_result_flags(fd, ret, IN, sqe.op_flags)
             }
             op::ACCEPT => self.try_accept(slot),
             op::CONNECT => self.try_connect(slot),
@@ -275,7 +275,11 @@ impl Core {
             let ret = unsafe { libc::recv(fd, buf.cast(), want as usize, sqe.op_flags as i32 | libc::MSG_DONTWAIT) };
             if ret <= 0 {
                 // End of stream or an error: the buffer stays in the group.
-                return socket_result(fd, ret, IN);
+                return if multishot {
+                    socket_result(fd, ret, IN)
+                } else {
+                    socket_result_flags(fd, ret, IN, sqe.op_flags)
+                };
             }
             self.take_buffer(sqe.buf_index);
             let flags = CQE_F_BUFFER | (u32::from(bid) << CQE_BUFFER_SHIFT);
@@ -444,6 +448,17 @@ fn socket_result(fd: i32, ret: isize, events: u32) -> Try {
     match Errno::last() {
         Errno::EAGAIN | Errno::EINTR => Try::Wait(fd, events),
         e => Try::Done(e.negated(), 0),
+    }
+}
+
+/// `socket_result` for a call the caller may have made non-blocking itself: with
+/// `MSG_DONTWAIT` in its flags, would-block is its answer (`-EAGAIN`), as on io_uring.
+fn socket_result_flags(fd: i32, ret: isize, events: u32, msg_flags: u32) -> Try {
+    match socket_result(fd, ret, events) {
+        Try::Wait(..) if msg_flags & libc::MSG_DONTWAIT as u32 != 0 && Errno::last() == Errno::EAGAIN => {
+            Try::Done(-libc::EAGAIN, 0)
+        }
+        t => t,
     }
 }
 

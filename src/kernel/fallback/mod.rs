@@ -17,6 +17,7 @@ mod core;
 mod io;
 mod pool;
 mod requests;
+mod signals;
 mod sqe;
 mod timers;
 
