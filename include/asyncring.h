@@ -387,8 +387,8 @@ int64_t ar_op_timeout(struct ar_ring *ring, uint64_t ns, const struct ar_op_opts
 int64_t ar_op_cancel(struct ar_ring *ring, int64_t target, const struct ar_op_opts *opts, void *userdata, ar_op_cb cb);
 
 // Requests cancellation of operations on file descriptor `fd`: the first one found, or all
-// of them with `AR_CANCEL_ALL`. `res` is 0 (or, with `AR_CANCEL_ALL`, how many were
-// cancelled), or `-ENOENT` when none matched.
+// of them with `AR_CANCEL_ALL`. Without `AR_CANCEL_ALL`, `res` is 0, or `-ENOENT` when none
+// matched; with it, `res` is how many were found (0 for none).
 //
 // Parameters: `fd`: the descriptor; `flags`: 0 or `AR_CANCEL_ALL`.
 //

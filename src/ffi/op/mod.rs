@@ -106,8 +106,8 @@ pub unsafe extern "C" fn ar_op_cancel(
 }
 
 /// Requests cancellation of operations on file descriptor `fd`: the first one found, or all
-/// of them with `AR_CANCEL_ALL`. `res` is 0 (or, with `AR_CANCEL_ALL`, how many were
-/// cancelled), or `-ENOENT` when none matched.
+/// of them with `AR_CANCEL_ALL`. Without `AR_CANCEL_ALL`, `res` is 0, or `-ENOENT` when none
+/// matched; with it, `res` is how many were found (0 for none).
 ///
 /// Parameters: `fd`: the descriptor; `flags`: 0 or `AR_CANCEL_ALL`.
 ///
