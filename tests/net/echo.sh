@@ -9,7 +9,8 @@ log=$(mktemp)
 trap 'rm -f "$log"; [ -n "${pid:-}" ] && kill -9 "$pid" 2>/dev/null || true' EXIT
 
 for try in 1 2 3 4 5; do
-  port=$((20000 + RANDOM % 30000))
+  # Below the ephemeral range (32768-60999), where a client socket may hold the port.
+  port=$((20000 + RANDOM % 12000))
   "$server_bin" "$port" >"$log" 2>&1 &
   pid=$!
   for _ in $(seq 50); do grep -q listening "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -44,10 +45,14 @@ pid=
 # Out of file descriptors: with RLIMIT_NOFILE at 48, 100 connections leave the server's
 # multishot accept failing with EMFILE. It must back off (not spin re-arming), keep serving
 # the connections it has, and accept again once descriptors free up.
-port=$((20000 + RANDOM % 30000))
-(ulimit -n 48; exec "$server_bin" "$port") >"$log" 2>&1 &
-pid=$!
-for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done
+for try in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 12000))
+  (ulimit -n 48; exec "$server_bin" "$port") >"$log" 2>&1 &
+  pid=$!
+  for _ in $(seq 50); do grep -q listening "$log" && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  grep -q listening "$log" && break
+  wait "$pid" 2>/dev/null || true; pid=
+done
 if python3 - "$port" "$pid" <<'PY'
 import os, socket, sys, time
 port, pid = int(sys.argv[1]), int(sys.argv[2])
