@@ -168,7 +168,11 @@ impl State {
                 break;
             };
             let drained = self.backlog.iter().take(n).any(|p| p.drain);
-            if self.draining || drained {
+            // The ring's own requests (its wake-up read, cancels, timers) never wait for a
+            // drain: a full queue put them at the front, and held there, the wake-up read could
+            // not let a post end a `run` waiting behind a drain that never completes.
+            let own = self.backlog.iter().take(n).all(|p| is_internal(p.entry.get_user_data()));
+            if (self.draining || drained) && !own {
                 let busy = *in_kernel.get_or_insert_with(|| self.user_ops_in_kernel(inflight));
                 if busy > 0 {
                     break;

@@ -84,6 +84,11 @@ impl Ring {
                 );
                 return false;
             }
+            // Callbacks run meanwhile may have queued the library's own requests (cancels of
+            // a buffer group's users, freed in a callback): the cancel below, re-issued
+            // every round ahead of the backlog, would keep them out of a submission queue
+            // of one slot for good, and the loop waiting for them. It covers them anyway.
+            Self::end_backlog(st);
             if !st.cancel_all_in_flight {
                 // IORING_ASYNC_CANCEL_ANY (5.19): one request cancels everything.
                 let entry = opcode::AsyncCancel2::new(types::CancelBuilder::any()).build().user_data(INTERNAL_CANCEL);
@@ -125,6 +130,14 @@ impl Ring {
             for id in unsafe { (*g).state() }.parked.clone() {
                 self.end_parked(st, id, -libc::ECANCELED);
             }
+        }
+        Self::end_backlog(st);
+    }
+
+    /// Ends everything in the backlog without the kernel (teardown).
+    fn end_backlog(st: &mut State) {
+        if st.backlog.is_empty() {
+            return;
         }
         let never_submitted: Vec<u64> = st.backlog.drain(..).map(|p| p.entry.get_user_data()).collect();
         st.end_unsubmitted(&never_submitted, -libc::ECANCELED);
