@@ -59,8 +59,6 @@ pub(super) struct Core {
     pub armed_at: u64,
     /// Enters since the epoll set, the pool and the timers were last looked at.
     unlooked: u32,
-    /// `epoll_pwait2` is refused (an old kernel or a seccomp policy): use `epoll_wait`.
-    no_pwait2: bool,
 }
 
 // SAFETY: the raw pointers (buffer rings, registered buffers) point at memory the user keeps
@@ -90,7 +88,6 @@ impl Core {
             timerfd,
             armed_at: 0,
             unlooked: 0,
-            no_pwait2: false,
         }
     }
 
@@ -546,50 +543,39 @@ impl Core {
         Ok(())
     }
 
+    /// Waits up to `wait` (None: no limit) for the epoll set, then applies what it reports.
+    ///
+    /// A wait that may sleep is a `ppoll` on the epoll fd, not `epoll_wait`, for what each
+    /// does when interrupted: `ppoll` returns `EINTR` only if a signal handler ran, and is
+    /// restarted by the kernel when all it found was task work (io_uring queues some, with a
+    /// signal notification, on a thread that used a ring, even after the ring is gone);
+    /// `epoll_wait` returns `EINTR` for both. That is io_uring's own behaviour: a handler
+    /// interrupts `ar_ring_run`, nothing else does. The events are then read without
+    /// waiting.
     fn epoll_wait(&mut self, wait: Option<u64>) -> Result<(), Errno> {
+        if wait != Some(0) {
+            // Mutable: the kernel writes the time left back into it.
+            let mut ts = wait.map(|ns| libc::timespec {
+                tv_sec: (ns / 1_000_000_000) as libc::time_t,
+                tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+            });
+            let tsp = ts.as_mut().map_or(std::ptr::null(), |t| (t as *mut libc::timespec).cast_const());
+            let mut pfd = libc::pollfd { fd: self.epoll, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd; `tsp` is NULL or a live, writable timespec; no mask.
+            let n = unsafe { libc::ppoll(&mut pfd, 1, tsp, std::ptr::null()) };
+            if n < 0 {
+                return Err(Errno::last());
+            }
+            if n == 0 {
+                return Ok(());
+            }
+        }
         let cap = self.events.capacity() as i32;
-        let ptr = self.events.as_mut_ptr();
-        let n = loop {
-            let n = if self.no_pwait2 {
-                let ms = wait.map_or(-1, |ns| ns.div_ceil(1_000_000).min(i32::MAX as u64) as i32);
-                // SAFETY: `ptr` has room for `cap` events.
-                unsafe { libc::epoll_wait(self.epoll, ptr, cap, ms) }
-            } else {
-                let ts = wait.map(|ns| libc::timespec {
-                    tv_sec: (ns / 1_000_000_000) as libc::time_t,
-                    tv_nsec: (ns % 1_000_000_000) as libc::c_long,
-                });
-                let tsp = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
-                // SAFETY: as above; a NULL sigmask; `tsp` is NULL or a live timespec.
-                unsafe {
-                    libc::syscall(
-                        libc::SYS_epoll_pwait2,
-                        self.epoll,
-                        ptr,
-                        cap,
-                        tsp,
-                        std::ptr::null::<libc::sigset_t>(),
-                        0,
-                    ) as i32
-                }
-            };
-            if n >= 0 {
-                break n;
-            }
-            let e = Errno::last();
-            if !self.no_pwait2 && matches!(e, Errno::ENOSYS | Errno::EPERM) {
-                self.no_pwait2 = true;
-                continue;
-            }
-            if e == Errno::EINTR && !super::signals::may_interrupt() {
-                // No handler that asks for interruption ran: io_uring task work left on this
-                // thread by a ring it used (TIF_NOTIFY_SIGNAL), or a handler with SA_RESTART.
-                // io_uring's own wait goes on in both cases; so does this one (the timeout
-                // may end early, which only means one more look).
-                continue;
-            }
-            return Err(e);
-        };
+        // SAFETY: the buffer has room for `cap` events; a zero timeout never sleeps.
+        let n = unsafe { libc::epoll_wait(self.epoll, self.events.as_mut_ptr(), cap, 0) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
         // SAFETY: the kernel wrote `n` events.
         unsafe { self.events.set_len(n as usize) };
         for i in 0..n as usize {

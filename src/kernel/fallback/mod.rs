@@ -17,7 +17,6 @@ mod core;
 mod io;
 mod pool;
 mod requests;
-mod signals;
 mod sqe;
 mod timers;
 
