@@ -108,7 +108,19 @@ impl Ring {
             // ends cancelled or interrupted, the deadline is what ended it.
             rec.deadline_fired |= res != -libc::ECANCELED;
             rec.outstanding -= 1;
-            return if rec.outstanding == 0 && !rec.parked { Outcome::Finish } else { Outcome::Nothing };
+            let (outstanding, parked) = (rec.outstanding, rec.parked);
+            if (res == -libc::EALREADY || res == -libc::ENOENT) && outstanding > 0 && !parked && !st.closing {
+                // The timer fired but could not stop the operation: it was running in a
+                // kernel worker (an interrupted pipe read goes back to polling, and on an
+                // SQPOLL ring it did so every time) or between places. A deadline must end
+                // it (guarantee 5): cancel it as the library cancels its own operations,
+                // retried while the kernel cannot stop it.
+                rec.cancel_requested = true;
+                let entry = opcode::AsyncCancel::new(id as u64).build().user_data(TAG_INTERNAL | TAG_OWNED | id as u64);
+                st.internal_inflight += 1;
+                st.push_internal(&[Pending::new(entry)]);
+            }
+            return if outstanding == 0 && !parked { Outcome::Finish } else { Outcome::Nothing };
         }
         let buf = io_uring::cqueue::buffer_select(cqe_flags);
         match rec.kind.step(cqe_flags, res) {
@@ -288,10 +300,14 @@ impl Ring {
         }
         st.internal_inflight -= 1;
         if user_data & TAG_OWNED != 0 {
-            // The library's own cancel of one operation (freeing its group): like a user's
-            // cancel, it is retried while the kernel cannot place a live target.
+            // The library's own cancel of one operation (freeing its group, or a deadline
+            // that could not stop it): like a user's cancel, it is retried while the kernel
+            // cannot place or stop a live target.
             let target = id_of(user_data);
-            if res == -libc::ENOENT && !st.closing && st.table.get_mut(target).is_some_and(|r| !r.parked) {
+            if (res == -libc::ENOENT || res == -libc::EALREADY)
+                && !st.closing
+                && st.table.get_mut(target).is_some_and(|r| !r.parked && r.outstanding > 0)
+            {
                 st.internal_inflight += 2;
                 let (timer, cancel) = retry_pair(&st.retry_ts, target as u64, user_data);
                 st.push_internal(&[timer, cancel]);
