@@ -16,8 +16,9 @@ pub const AR_RING_SINGLE_THREAD: u32 = 1 << 1;
 /// `ar_ring_run` on the host's thread, and other threads may queue while its callbacks run.
 /// The kernel's polling thread submits (`IORING_SETUP_SQPOLL`, implied: queueing threads
 /// publish and wake it; `ar_ring_run` waits in the kernel), polling for `sqpoll_idle_ms`
-/// after work (0: 50 ms for a thread-safe ring); where SQPOLL cannot be set up, a thread the
-/// ring owns does every `io_uring_enter` instead (queueing threads hand it their work, and
+/// after work (0: 50 ms for a thread-safe ring); where SQPOLL cannot be set up, or the
+/// creating thread may run on one CPU only (the poller would share it with its host), a
+/// thread the ring owns does every `io_uring_enter` instead (queueing threads hand it their work, and
 /// `ar_ring_run` waits with `poll(2)` on the notification fd). Cannot be combined with
 /// `AR_RING_SINGLE_THREAD`.
 pub const AR_RING_THREADSAFE: u32 = 1 << 2;

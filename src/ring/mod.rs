@@ -277,14 +277,19 @@ impl Ring {
     pub fn new(config: Option<&RingConfig>) -> Result<Box<Ring>, Errno> {
         let asked = config.copied().unwrap_or_default();
         let mut cfg = asked.resolved()?;
-        let polling_allowed = std::env::var_os("ASYNCRING_THREADSAFE_SUBMITTER").is_none();
+        // The kernel's polling thread takes the creating thread's CPUs: confined to one CPU,
+        // it would share it with the host it serves, and every round trip would wait for the
+        // scheduler (the Swift echo on a thread-safe ring, pinned: 64x its CPU per message).
+        let polling_allowed =
+            std::env::var_os("ASYNCRING_THREADSAFE_SUBMITTER").is_none() && allowed_cpus() >= 2;
         let (kernel, sq, cq) =
             if cfg.flags & AR_RING_THREADSAFE != 0 && cfg.flags & AR_RING_SQPOLL == 0 && polling_allowed {
                 // A thread-safe ring is backed by the kernel's polling thread when it can be: no
                 // hand-off per batch (1.3x a default ring's NOP round trip, against ~18x through
                 // a submitter thread; `make bench`), polling only briefly after work unless told
-                // otherwise. Where SQPOLL cannot be set up (or ASYNCRING_THREADSAFE_SUBMITTER is
-                // set, which tests use), a submitter thread does the job.
+                // otherwise. Where SQPOLL cannot be set up, the thread may use only one CPU, or
+                // ASYNCRING_THREADSAFE_SUBMITTER is set (tests use it), a submitter thread does
+                // the job.
                 let polled = RingConfig {
                     flags: cfg.flags | AR_RING_SQPOLL,
                     sqpoll_idle_ms: if asked.sqpoll_idle_ms == 0 { THREADSAFE_IDLE_MS } else { cfg.sqpoll_idle_ms },
@@ -440,4 +445,16 @@ impl State {
             _ => {}
         }
     }
+}
+
+/// How many CPUs the calling thread may run on (1 if that cannot be read).
+fn allowed_cpus() -> usize {
+    // SAFETY: an all-zero cpu_set_t is an empty set; sched_getaffinity writes it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the size passed is the set's.
+    if unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) } != 0 {
+        return 1;
+    }
+    // SAFETY: reads the set just written.
+    unsafe { libc::CPU_COUNT(&set) as usize }
 }
