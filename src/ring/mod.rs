@@ -280,8 +280,7 @@ impl Ring {
         // The kernel's polling thread takes the creating thread's CPUs: confined to one CPU,
         // it would share it with the host it serves, and every round trip would wait for the
         // scheduler (the Swift echo on a thread-safe ring, pinned: 64x its CPU per message).
-        let polling_allowed =
-            std::env::var_os("ASYNCRING_THREADSAFE_SUBMITTER").is_none() && allowed_cpus() >= 2;
+        let polling_allowed = std::env::var_os("ASYNCRING_THREADSAFE_SUBMITTER").is_none() && allowed_cpus() >= 2;
         let (kernel, sq, cq) =
             if cfg.flags & AR_RING_THREADSAFE != 0 && cfg.flags & AR_RING_SQPOLL == 0 && polling_allowed {
                 // A thread-safe ring is backed by the kernel's polling thread when it can be: no
