@@ -114,11 +114,19 @@ impl Kernel {
     /// `io_uring_enter` for `to_submit` published entries, waiting for one completion with
     /// `wait`. On an SQPOLL ring the crate's submission, which knows the wake-up protocol of
     /// the kernel's polling thread.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enter(&self, sq: &SubmissionRing, to_submit: u32, wait: bool) -> Result<u32, Errno> {
         match &self.backend {
+            // The default ring's path stays inline in the caller; the others are out of line.
             Backend::Uring { sqpoll: false, .. } => sq.enter(to_submit, wait),
-            Backend::Uring { uring, sqpoll: true } => {
+            _ => self.enter_other(to_submit, wait),
+        }
+    }
+
+    #[inline(never)]
+    fn enter_other(&self, to_submit: u32, wait: bool) -> Result<u32, Errno> {
+        match &self.backend {
+            Backend::Uring { uring, .. } => {
                 let r = if wait { uring.submit_and_wait(1) } else { uring.submit() };
                 r.map(|n| n as u32).map_err(Errno::from)
             }
