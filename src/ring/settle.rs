@@ -159,17 +159,12 @@ impl Ring {
                     // maps this to -ETIMEDOUT).
                     rec.res = -libc::ECANCELED;
                     note_cancel_hit(st, canceller);
-                } else if kind == crate::ring::Kind::Cancel && (res == -libc::ENOENT || res == -libc::EALREADY) {
-                    if !closing && self.retry_cancel(st, id, target, res) {
-                        return Outcome::Nothing;
-                    }
-                    if closing && st.table.get_mut(target).is_some_and(|t| t.outstanding > 0 || t.parked) {
-                        // Teardown cancels everything: the target, still live, ends by it, so
-                        // this cancel reached it (guarantee 5), whatever the kernel could place.
-                        if let Some(rec) = st.table.get_mut(id) {
-                            rec.res = 0;
-                        }
-                    }
+                } else if kind == crate::ring::Kind::Cancel
+                    && (res == -libc::ENOENT || res == -libc::EALREADY)
+                    && !closing
+                    && self.retry_cancel(st, id, target, res)
+                {
+                    return Outcome::Nothing;
                 }
             }
         }
